@@ -1,0 +1,85 @@
+"""`dlbot agent`: build the agent from options and run it until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent import config
+from agent.daemon import Agent, Sampler
+from agent.gpu import open_backend
+from agent.reporter import Outcome, Reporter
+from agent.spool import Spool
+
+log = logging.getLogger("dlbot.agent")
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    server: str | None = None
+    token: str | None = None
+    interval: float = 10.0
+    gpu_backend: str = "nvml"
+    host_name: str | None = None
+    once: bool = False
+    dry_run: bool = False
+    spool_path: Path | None = None
+
+
+def build_agent(options: AgentOptions, server: str, token: str) -> Agent:
+    sampler = Sampler(
+        backend=open_backend(options.gpu_backend),
+        host_name=options.host_name or socket.gethostname(),
+    )
+    spool = Spool(options.spool_path or config.spool_path(), config.spool_max_bytes())
+    return Agent(
+        sampler=sampler,
+        spool=spool,
+        reporter=Reporter(spool=spool, server_url=server, token=token),
+        interval=options.interval,
+    )
+
+
+def run(options: AgentOptions) -> int:
+    if options.dry_run:
+        sampler = Sampler(
+            backend=open_backend(options.gpu_backend),
+            host_name=options.host_name or socket.gethostname(),
+        )
+        report = sampler.sample(seq=0)
+        json.dump(report.to_wire(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    server = config.server_url(options.server)
+    token = config.agent_token(options.token)
+    if not server or not token:
+        print(
+            "dlbot agent needs a server and a token: --server URL --token TOKEN "
+            "(or DLBOT_SERVER_URL and DLBOT_AGENT_TOKEN). Create a token on the server "
+            "with `dlbot token create HOST`.",
+            file=sys.stderr,
+        )
+        return 2
+    agent = build_agent(options, server, token)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: agent.stop())
+    log.info(
+        "agent for %s reporting to %s every %.0fs (GPU backend %s, spool %s)",
+        agent.sampler.host_name, server, agent.interval, agent.sampler.backend.name,
+        agent.spool.path,
+    )
+    try:
+        outcome = agent.run(once=options.once)
+    finally:
+        agent.reporter.close()
+        agent.sampler.backend.close()
+        agent.spool.close()
+    if options.once and outcome is Outcome.RETRY:
+        print("report kept in the spool: the server could not be reached", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,75 @@
+"""The wire format: one frozen snapshot of a host, as the agent sends it.
+
+Querying (agent.gpu, agent.host) is kept apart from this plain data, which is also what
+``--dry-run`` prints. A value a GPU cannot give is ``None`` (JSON null).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GpuProcess:
+    pid: int
+    user: str | None
+    command: str | None
+    gpu_memory_mib: int | None
+
+
+@dataclass(frozen=True)
+class GpuSnapshot:
+    index: int
+    uuid: str | None
+    name: str | None
+    utilization_gpu: int | None
+    memory_used_mib: int | None
+    memory_total_mib: int | None
+    temperature_c: int | None
+    power_w: float | None
+    power_limit_w: float | None
+    fan_speed_percent: int | None = None
+    processes: tuple[GpuProcess, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class HostMetrics:
+    cpu_percent: float | None
+    memory_used_mib: int | None
+    memory_total_mib: int | None
+    load1: float | None
+    disk_used_gib: float | None = None
+    disk_total_gib: float | None = None
+    uptime_s: int | None = None
+    cpu_count: int | None = None
+
+
+@dataclass(frozen=True)
+class HostReport:
+    host: str
+    seq: int
+    sampled_at: datetime
+    gpus: tuple[GpuSnapshot, ...]
+    host_metrics: HostMetrics
+    gpu_backend: str | None = None
+    gpu_error: str | None = None
+    agent_version: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        body = asdict(self)
+        extra = body.pop("extra")
+        body["sampled_at"] = format_time(self.sampled_at)
+        return {**extra, **body}
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix, as the wire format documents."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

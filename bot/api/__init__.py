@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): report ingest, fleet, health and Prometheus metrics."""

@@ -1,0 +1,136 @@
+"""The FastAPI application: routes are listed in one table at the bottom."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.api.limits import BodySizeLimit
+from bot.api.metrics import exposition
+from bot.api.schema import IngestResult, ReportBody
+from bot.service import Service
+from bot.store.tokens import Principal, authenticate
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(_service)]
+
+
+async def agent_principal(
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    principal = await authenticate(service.engine, credentials.credentials)
+    if principal is None:
+        raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+async def post_reports(
+    body: ReportBody,
+    service: ServiceDep,
+    principal: Annotated[Principal, Depends(agent_principal)],
+) -> IngestResult:
+    """Accept one host report or a list of them (an agent draining its spool)."""
+    reports = body if isinstance(body, list) else [body]
+    for report in reports:
+        if not principal.may_report_for(report.host):
+            raise HTTPException(
+                403, f"this token is bound to host {principal.host_name!r}, not {report.host!r}"
+            )
+    outcome = await service.writer.submit(reports)
+    service.metrics.reports.inc(outcome.accepted)
+    return IngestResult(accepted=outcome.accepted, stale=outcome.stale)
+
+
+async def get_fleet(service: ServiceDep) -> dict[str, Any]:
+    hosts = await service.fleet.hosts()
+    return {
+        "hosts": [
+            {
+                "name": h.name,
+                "online": h.online,
+                "last_seen_at": h.last_seen_at.isoformat(),
+                "gpu_error": h.gpu_error,
+                "gpus": [
+                    {
+                        "index": g.index,
+                        "name": g.name,
+                        "utilization_gpu": g.utilization_gpu,
+                        "memory_used_mib": g.memory_used_mib,
+                        "memory_total_mib": g.memory_total_mib,
+                        "temperature_c": g.temperature_c,
+                        "power_w": g.power_w,
+                        "free": g.is_free,
+                        "processes": [p.__dict__ for p in g.processes],
+                    }
+                    for g in h.gpus
+                ],
+            }
+            for h in hosts
+        ]
+    }
+
+
+async def healthz(service: ServiceDep) -> dict[str, str]:
+    async with service.engine.connect() as conn:
+        await conn.exec_driver_sql("SELECT 1")
+    return {"status": "ok"}
+
+
+async def metrics(service: ServiceDep) -> Response:
+    body = exposition(service.metrics, await service.fleet.hosts())
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+ROUTES = [
+    APIRoute("/api/v1/reports", post_reports, methods=["POST"], response_model=IngestResult,
+             summary="Ingest host reports"),
+    APIRoute("/api/v1/fleet", get_fleet, methods=["GET"], summary="Latest state of every host"),
+    APIRoute("/healthz", healthz, methods=["GET"], summary="Liveness and database check"),
+    APIRoute("/metrics", metrics, methods=["GET"], summary="Prometheus metrics",
+             response_class=Response),
+]
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each bad field, without echoing the (possibly large) input back."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await service.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await service.stop()
+
+    app = FastAPI(title="dlbot", version="0.1.0", routes=ROUTES, lifespan=lifespan)
+    app.state.service = service
+    app.add_middleware(BodySizeLimit, max_bytes=service.settings.max_report_bytes)
+
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    return app

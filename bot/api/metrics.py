@@ -1,0 +1,63 @@
+"""Prometheus metrics: per-GPU gauges and hosts up from the store, plus the ingest counter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from handlers.fleet import HostView
+
+
+class IngestMetrics:
+    """Process-wide counters, in a registry of their own (one per service)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.reports = Counter(
+            "dlbot_reports_ingested",
+            "Host reports accepted by the ingest API",
+            registry=self.registry,
+        )
+
+
+class FleetCollector(Collector):
+    def __init__(self, hosts: Sequence[HostView]) -> None:
+        self._hosts = hosts
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        labels = ["host", "gpu"]
+        util = GaugeMetricFamily("dlbot_gpu_utilization_percent", "GPU utilisation", labels=labels)
+        mem = GaugeMetricFamily("dlbot_gpu_memory_used_bytes", "GPU memory used", labels=labels)
+        total = GaugeMetricFamily("dlbot_gpu_memory_total_bytes", "GPU memory", labels=labels)
+        temp = GaugeMetricFamily("dlbot_gpu_temperature_celsius", "GPU temperature", labels=labels)
+        power = GaugeMetricFamily("dlbot_gpu_power_watts", "GPU power draw", labels=labels)
+        host_up = GaugeMetricFamily("dlbot_host_up", "1 when the host reported recently", labels=["host"])
+        up = 0
+        for host in self._hosts:
+            host_up.add_metric([host.name], 1.0 if host.online else 0.0)
+            up += host.online
+            if not host.online:
+                continue
+            for gpu in host.gpus:
+                key = [host.name, str(gpu.index)]
+                if gpu.utilization_gpu is not None:
+                    util.add_metric(key, gpu.utilization_gpu)
+                if gpu.memory_used_mib is not None:
+                    mem.add_metric(key, gpu.memory_used_mib * 1024 * 1024)
+                if gpu.memory_total_mib is not None:
+                    total.add_metric(key, gpu.memory_total_mib * 1024 * 1024)
+                if gpu.temperature_c is not None:
+                    temp.add_metric(key, gpu.temperature_c)
+                if gpu.power_w is not None:
+                    power.add_metric(key, gpu.power_w)
+        hosts_up = GaugeMetricFamily("dlbot_hosts_up", "Hosts that reported recently", value=up)
+        yield from (util, mem, total, temp, power, host_up, hosts_up)
+
+
+def exposition(ingest: IngestMetrics, hosts: Sequence[HostView]) -> bytes:
+    fleet = CollectorRegistry()
+    fleet.register(FleetCollector(hosts))
+    return generate_latest(ingest.registry) + generate_latest(fleet)

@@ -1,0 +1,119 @@
+"""The wire format as the server validates it (pydantic).
+
+Extra fields are allowed so reporters can grow; a value a GPU cannot give is null. Bounds keep
+every accepted value storable on SQLite and PostgreSQL, so no input can cause a 5xx.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+
+MAX_MIB = 2**40
+
+
+def _printable(value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+HostName = Annotated[
+    str, Field(min_length=1, max_length=253), AfterValidator(_printable)
+]
+ShortText = Annotated[str, Field(max_length=256), AfterValidator(_printable)]
+LongText = Annotated[str, Field(max_length=65536), AfterValidator(_no_nul)]
+MiB = Annotated[int, Field(ge=0, le=MAX_MIB)]
+Watts = Annotated[float, Field(ge=0, le=100_000)]
+Percent = Annotated[float, Field(ge=0, le=100_000)]
+
+_model = ConfigDict(extra="allow", allow_inf_nan=False, str_max_length=65536)
+
+
+class ProcessIn(BaseModel):
+    model_config = _model
+
+    pid: int = Field(ge=0, le=2**31)
+    user: ShortText | None = None
+    command: LongText | None = None
+    gpu_memory_mib: MiB | None = None
+
+
+class GpuIn(BaseModel):
+    model_config = _model
+
+    index: int = Field(ge=0, le=1023)
+    uuid: ShortText | None = None
+    name: ShortText | None = None
+    utilization_gpu: int | None = Field(default=None, ge=0, le=100)
+    memory_used_mib: MiB | None = None
+    memory_total_mib: MiB | None = None
+    temperature_c: int | None = Field(default=None, ge=-100, le=500)
+    power_w: Watts | None = None
+    power_limit_w: Watts | None = None
+    fan_speed_percent: int | None = Field(default=None, ge=0, le=1000)
+    processes: list[ProcessIn] = Field(default_factory=list, max_length=4096)
+    error: LongText | None = None
+
+
+class HostMetricsIn(BaseModel):
+    model_config = _model
+
+    cpu_percent: Percent | None = None
+    memory_used_mib: MiB | None = None
+    memory_total_mib: MiB | None = None
+    load1: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    disk_used_gib: Annotated[float, Field(ge=0, le=1e9)] | None = None
+    disk_total_gib: Annotated[float, Field(ge=0, le=1e9)] | None = None
+    uptime_s: Annotated[int, Field(ge=0, le=2**40)] | None = None
+    cpu_count: Annotated[int, Field(ge=0, le=2**20)] | None = None
+
+    def known(self) -> dict[str, Any]:
+        """Only the documented fields: extras are accepted but not stored."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+class HostReportIn(BaseModel):
+    """One host report. Example in the README's wire-format section."""
+
+    model_config = _model
+
+    host: HostName
+    seq: int = Field(ge=0, le=2**62)
+    sampled_at: AwareDatetime
+    gpus: list[GpuIn] = Field(default_factory=list, max_length=1024)
+    host_metrics: HostMetricsIn = Field(default_factory=HostMetricsIn)
+    gpu_backend: ShortText | None = None
+    gpu_error: LongText | None = None
+    agent_version: ShortText | None = None
+
+    @field_validator("gpus")
+    @classmethod
+    def _unique_indexes(cls, gpus: list[GpuIn]) -> list[GpuIn]:
+        indexes = [g.index for g in gpus]
+        if len(set(indexes)) != len(indexes):
+            raise ValueError("GPU indexes must be unique within a report")
+        return gpus
+
+
+MAX_BATCH = 1000
+ReportBody = HostReportIn | Annotated[list[HostReportIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class IngestResult(BaseModel):
+    accepted: int
+    stale: int

@@ -1,0 +1,95 @@
+"""The `dlbot` command line.
+
+Only the standard library is imported at start: `dlbot agent` must work where just the light
+agent dependencies are installed. Server commands import the server on demand and say how to
+install it when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+SERVER_MISSING = (
+    "This command needs the central service, which is not installed here. "
+    "Install it with: pip install 'dlbot[server]'"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlbot", description="GPU fleet and training-run bot")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="run the server and a local agent in one process (SQLite)")
+    _listen_options(up)
+    up.add_argument("--interval", type=float, default=10.0, help="agent sample interval, s")
+    up.add_argument("--gpu-backend", choices=("nvml", "gputil"), default="nvml")
+
+    serve = sub.add_parser("serve", help="run the central service")
+    _listen_options(serve)
+
+    agent = sub.add_parser("agent", help="report this host's GPUs to the central service")
+    agent.add_argument("--server", help="server URL (or DLBOT_SERVER_URL)")
+    agent.add_argument("--token", help="agent token (or DLBOT_AGENT_TOKEN)")
+    agent.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
+    agent.add_argument("--gpu-backend", choices=("nvml", "gputil"), default="nvml")
+    agent.add_argument("--host-name", help="name to report (default: this machine's)")
+    agent.add_argument("--once", action="store_true", help="sample and send once, then exit")
+    agent.add_argument("--dry-run", action="store_true", help="print the report, send nothing")
+
+    ask = sub.add_parser("ask", help='run a chat command here, e.g. dlbot ask "/gpus"')
+    ask.add_argument("text", nargs="+", help="the command as typed in chat")
+
+    token = sub.add_parser("token", help="manage agent tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser("create", help="create a token (printed once)")
+    create.add_argument("host", nargs="?", help="host the token may report for")
+    create.add_argument("--fleet", metavar="NAME", help="a fleet token valid for any host")
+    token_sub.add_parser("list", help="list tokens (never their values)")
+    revoke = token_sub.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("id", type=int)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply migrations")
+    return parser
+
+
+def _listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("DLBOT_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "agent":
+        from agent.main import AgentOptions, run
+
+        return run(
+            AgentOptions(
+                server=args.server,
+                token=args.token,
+                interval=args.interval,
+                gpu_backend=args.gpu_backend,
+                host_name=args.host_name,
+                once=args.once,
+                dry_run=args.dry_run,
+            )
+        )
+    try:
+        from bot import server_cli
+    except ImportError as exc:
+        print(f"{SERVER_MISSING} ({exc.name} is missing)", file=sys.stderr)
+        return 2
+    return server_cli.dispatch(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Renderers: a neutral Reply into a platform's text."""

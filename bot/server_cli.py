@@ -1,0 +1,185 @@
+"""Server-side CLI commands: up, serve, ask, token, db (imported only with the server extra)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from agent.main import AgentOptions, build_agent
+from bot.api.app import create_app
+from bot.render.text import render_text, table_text
+from bot.service import Service
+from bot.settings import Settings
+from bot.store.migrate import upgrade
+from bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
+
+log = logging.getLogger("dlbot")
+LOCAL_TOKEN_FILE = "local-agent.token"
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    settings = Settings()
+    handlers: dict[str, Callable[[argparse.Namespace, Settings], Awaitable[int]]] = {
+        "up": up,
+        "serve": serve,
+        "ask": ask,
+        "token": token,
+        "db": db,
+    }
+    return asyncio.run(handlers[args.command](args, settings))
+
+
+def _database_label(settings: Settings) -> str:
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)
+
+
+async def serve(args: argparse.Namespace, settings: Settings) -> int:
+    service = Service.from_settings(settings)
+    log.info("dlbot serve on http://%s:%d, database %s", args.host, args.port,
+             _database_label(settings))
+    config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_config=None)
+    await uvicorn.Server(config).serve()
+    return 0
+
+
+async def up(args: argparse.Namespace, settings: Settings) -> int:
+    service = Service.from_settings(settings)
+    await service.start()
+    try:
+        host_name = socket.gethostname()
+        agent_token = await _local_agent_token(service, settings.data_dir, host_name)
+        connect_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        server_url = f"http://{connect_host}:{args.port}"
+        agent = build_agent(
+            AgentOptions(interval=args.interval, gpu_backend=args.gpu_backend,
+                         spool_path=settings.data_dir / "agent-spool.sqlite3"),
+            server_url,
+            agent_token,
+        )
+        config = uvicorn.Config(
+            create_app(service, manage_lifecycle=False),
+            host=args.host, port=args.port, log_config=None,
+        )
+        server = uvicorn.Server(config)
+        agent_thread = threading.Thread(target=agent.run, name="dlbot-local-agent", daemon=True)
+        banner = asyncio.create_task(_announce(server, server_url, settings, host_name, args))
+        agent_thread.start()
+        try:
+            await server.serve()
+        finally:
+            banner.cancel()
+            agent.stop()
+            await asyncio.to_thread(agent_thread.join, 15)
+            agent.reporter.close()
+            agent.sampler.backend.close()
+            agent.spool.close()
+    finally:
+        await service.stop()
+    return 0
+
+
+async def _announce(
+    server: uvicorn.Server, url: str, settings: Settings, host_name: str, args: argparse.Namespace
+) -> None:
+    while not server.started:
+        await asyncio.sleep(0.05)
+    print(
+        f"\ndlbot is up at {url}  (database {_database_label(settings)})\n"
+        f"A local agent reports this host, {host_name}, every {args.interval:g}s.\n\n"
+        "Try next, in another terminal:\n"
+        '  dlbot ask "/gpus"          the fleet\n'
+        f'  dlbot ask "/gpus {host_name}"\n'
+        '  dlbot ask "/gpus free"     free GPUs with a CUDA_VISIBLE_DEVICES line\n'
+        f"  curl {url}/metrics\n"
+        "Add a GPU host: `dlbot token create HOST`, then on that host\n"
+        f"  dlbot agent --server {url} --token TOKEN\n",
+        flush=True,
+    )
+
+
+async def _local_agent_token(service: Service, data_dir: Path, host_name: str) -> str:
+    """The local agent's token, kept in the data dir (0600) and re-created when invalid."""
+    path = data_dir / LOCAL_TOKEN_FILE
+    if path.exists():
+        existing = path.read_text().strip()
+        principal = await authenticate(service.engine, existing)
+        if principal is not None and principal.may_report_for(host_name):
+            return existing
+    new = await create_token(service.engine, "host", host_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(new + "\n")
+    return new
+
+
+async def ask(args: argparse.Namespace, settings: Settings) -> int:
+    service = Service.from_settings(settings)
+    try:
+        await upgrade(service.engine)
+        reply = await service.ask(" ".join(args.text))
+    finally:
+        await service.engine.dispose()
+    print(render_text(reply))
+    return 0 if reply.ok else 1
+
+
+async def token(args: argparse.Namespace, settings: Settings) -> int:
+    service = Service.from_settings(settings)
+    try:
+        await upgrade(service.engine)
+        return await _token(args, service)
+    finally:
+        await service.engine.dispose()
+
+
+async def _token(args: argparse.Namespace, service: Service) -> int:
+    if args.token_command == "create":
+        if bool(args.host) == bool(args.fleet):
+            print("give either a HOST or --fleet NAME", file=sys.stderr)
+            return 2
+        if args.fleet:
+            value = await create_token(service.engine, "fleet", args.fleet)
+            print(f"Fleet token {args.fleet!r} (valid for any host name). Shown only once:")
+        else:
+            value = await create_token(service.engine, "host", args.host)
+            print(f"Token for host {args.host!r}. Shown only once:")
+        print(value)
+        return 0
+    if args.token_command == "list":
+        records = await list_tokens(service.engine)
+        rows = tuple(
+            (
+                str(r.id), r.scope, r.name, f"{r.created_at:%Y-%m-%d %H:%M}",
+                f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active",
+            )
+            for r in records
+        )
+        print(table_text(("id", "scope", "name", "created (UTC)", "state"), rows)
+              if rows else "No tokens yet: dlbot token create HOST")
+        return 0
+    if await revoke_token(service.engine, args.id):
+        print(f"Token {args.id} revoked.")
+        return 0
+    print(f"No active token with id {args.id}.", file=sys.stderr)
+    return 1
+
+
+async def db(args: argparse.Namespace, settings: Settings) -> int:
+    service = Service.from_settings(settings)
+    try:
+        await upgrade(service.engine)
+    finally:
+        await service.engine.dispose()
+    print(f"Database {_database_label(settings)} is up to date.")
+    return 0

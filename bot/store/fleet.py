@@ -1,0 +1,102 @@
+"""The fleet query the handlers read (handlers.fleet.FleetQuery), over SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent.snapshot import utc_now
+from bot.store.models import Gpu, Host
+from handlers.fleet import GpuView, HostView, ProcessView
+
+hosts_t = Host.__table__
+gpus_t = Gpu.__table__
+
+_HOST_COLUMNS = (
+    hosts_t.c.id,
+    hosts_t.c.name,
+    hosts_t.c.last_seen_at,
+    hosts_t.c.host_metrics,
+    hosts_t.c.gpu_error,
+)
+_GPU_COLUMNS = (
+    gpus_t.c.host_id,
+    gpus_t.c.index,
+    gpus_t.c.name,
+    gpus_t.c.utilization_gpu,
+    gpus_t.c.memory_used_mib,
+    gpus_t.c.memory_total_mib,
+    gpus_t.c.temperature_c,
+    gpus_t.c.power_w,
+    gpus_t.c.power_limit_w,
+    gpus_t.c.processes,
+    gpus_t.c.error,
+)
+
+
+class StoreFleet:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        offline_after: float,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._offline_after = timedelta(seconds=offline_after)
+        self._clock = clock
+
+    async def hosts(self) -> Sequence[HostView]:
+        return await self._load(select(*_HOST_COLUMNS).order_by(hosts_t.c.name))
+
+    async def host(self, name: str) -> HostView | None:
+        found = await self._load(select(*_HOST_COLUMNS).where(hosts_t.c.name == name))
+        return found[0] if found else None
+
+    async def _load(self, host_query: Select[Any]) -> list[HostView]:
+        async with self._engine.connect() as conn:
+            host_rows = (await conn.execute(host_query)).all()
+            if not host_rows:
+                return []
+            gpu_query = select(*_GPU_COLUMNS).order_by(gpus_t.c.host_id, gpus_t.c.index)
+            if len(host_rows) == 1:
+                gpu_query = gpu_query.where(gpus_t.c.host_id == host_rows[0].id)
+            gpu_rows = (await conn.execute(gpu_query)).all()
+        gpus: defaultdict[int, list[GpuView]] = defaultdict(list)
+        for g in gpu_rows:
+            gpus[g.host_id].append(
+                GpuView(
+                    index=g.index,
+                    name=g.name,
+                    utilization_gpu=g.utilization_gpu,
+                    memory_used_mib=g.memory_used_mib,
+                    memory_total_mib=g.memory_total_mib,
+                    temperature_c=g.temperature_c,
+                    power_w=g.power_w,
+                    power_limit_w=g.power_limit_w,
+                    processes=tuple(ProcessView(**p) for p in g.processes),
+                    error=g.error,
+                )
+            )
+        cutoff = self._clock() - self._offline_after
+        views = []
+        for h in host_rows:
+            metrics = h.host_metrics or {}
+            views.append(
+                HostView(
+                    name=h.name,
+                    last_seen_at=h.last_seen_at,
+                    online=h.last_seen_at >= cutoff,
+                    gpus=tuple(gpus[h.id]),
+                    cpu_percent=metrics.get("cpu_percent"),
+                    memory_used_mib=metrics.get("memory_used_mib"),
+                    memory_total_mib=metrics.get("memory_total_mib"),
+                    load1=metrics.get("load1"),
+                    gpu_error=h.gpu_error,
+                )
+            )
+        return views

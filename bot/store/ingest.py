@@ -1,0 +1,279 @@
+"""Report ingest: one writer task commits concurrent reports in batches.
+
+Requests hand their validated reports to ``IngestWriter.submit`` and wait until the batch that
+holds them is committed. Batching keeps SQLite (one writer) and PostgreSQL busy with few,
+large transactions. Within a batch reports are applied in arrival order; a report that is not
+newer than the stored state of its host (lower ``seq`` and not sampled later) only adds to the
+history and never overwrites the latest state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from agent.snapshot import utc_now
+from bot.api.schema import HostReportIn
+from bot.store.models import Gpu, GpuSample, Host, HostSample
+
+log = logging.getLogger("dlbot.ingest")
+MAX_BATCH_REPORTS = 500
+MAX_COMMAND_STORED = 4096
+
+hosts_t = Host.__table__
+gpus_t = Gpu.__table__
+gpu_samples_t = GpuSample.__table__
+host_samples_t = HostSample.__table__
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    accepted: int
+    stale: int
+
+
+@dataclass
+class _HostState:
+    id: int
+    seq: int
+    sampled_at: datetime
+
+    def is_older_than(self, report: HostReportIn) -> bool:
+        return report.seq > self.seq or report.sampled_at > self.sampled_at
+
+
+def _insert(conn: AsyncConnection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) -> list[bool]:
+    """Apply reports in order inside the caller's transaction; True marks a stale report."""
+    now = utc_now()
+    names = sorted({r.host for r in reports})
+    first = {}
+    for report in reports:
+        first.setdefault(report.host, report)
+    await conn.execute(
+        _insert(conn, hosts_t).on_conflict_do_nothing(index_elements=["name"]),
+        [
+            {
+                "name": r.host,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "last_seq": -1,
+                "last_sampled_at": r.sampled_at,
+                "host_metrics": {},
+            }
+            for r in first.values()
+        ],
+    )
+    states = {
+        row.name: _HostState(row.id, row.last_seq, row.last_sampled_at)
+        for row in await conn.execute(
+            select(hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at)
+            .where(hosts_t.c.name.in_(names))
+        )
+    }
+    latest: dict[str, HostReportIn] = {}
+    stale = []
+    for report in reports:
+        state = states[report.host]
+        is_newer = state.is_older_than(report)
+        if is_newer:
+            latest[report.host] = report
+            state.seq, state.sampled_at = report.seq, report.sampled_at
+        stale.append(not is_newer)
+    await _write_latest(conn, latest, states, now)
+    await _write_history(conn, reports, states, now)
+    return stale
+
+
+async def _write_latest(
+    conn: AsyncConnection,
+    latest: dict[str, HostReportIn],
+    states: dict[str, _HostState],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        hosts_t.update().where(hosts_t.c.name.in_(list(states))).values(last_seen_at=now)
+    )
+    if not latest:
+        return
+    await conn.execute(
+        hosts_t.update()
+        .where(hosts_t.c.id == bindparam("b_id"))
+        .values(
+            last_seq=bindparam("last_seq"),
+            last_sampled_at=bindparam("last_sampled_at"),
+            host_metrics=bindparam("host_metrics"),
+            gpu_backend=bindparam("gpu_backend"),
+            gpu_error=bindparam("gpu_error"),
+            agent_version=bindparam("agent_version"),
+        ),
+        [
+            {
+                "b_id": states[r.host].id,
+                "last_seq": r.seq,
+                "last_sampled_at": r.sampled_at,
+                "host_metrics": r.host_metrics.known(),
+                "gpu_backend": r.gpu_backend,
+                "gpu_error": r.gpu_error,
+                "agent_version": r.agent_version,
+            }
+            for r in latest.values()
+        ],
+    )
+    host_ids = [states[name].id for name in latest]
+    await conn.execute(gpus_t.delete().where(gpus_t.c.host_id.in_(host_ids)))
+    gpu_rows = [_gpu_row(states[r.host].id, r, gpu) for r in latest.values() for gpu in r.gpus]
+    if gpu_rows:
+        await conn.execute(gpus_t.insert(), gpu_rows)
+
+
+def _gpu_row(host_id: int, report: HostReportIn, gpu: Any) -> dict[str, Any]:
+    return {
+        "host_id": host_id,
+        "index": gpu.index,
+        "uuid": gpu.uuid,
+        "name": gpu.name,
+        "utilization_gpu": gpu.utilization_gpu,
+        "memory_used_mib": gpu.memory_used_mib,
+        "memory_total_mib": gpu.memory_total_mib,
+        "temperature_c": gpu.temperature_c,
+        "power_w": gpu.power_w,
+        "power_limit_w": gpu.power_limit_w,
+        "fan_speed_percent": gpu.fan_speed_percent,
+        "processes": [
+            {
+                "pid": p.pid,
+                "user": p.user,
+                "command": None if p.command is None else p.command[:MAX_COMMAND_STORED],
+                "gpu_memory_mib": p.gpu_memory_mib,
+            }
+            for p in gpu.processes
+        ],
+        "error": gpu.error,
+        "sampled_at": report.sampled_at,
+    }
+
+
+async def _write_history(
+    conn: AsyncConnection,
+    reports: Sequence[HostReportIn],
+    states: dict[str, _HostState],
+    now: datetime,
+) -> None:
+    host_rows = [
+        {
+            "host_id": states[r.host].id,
+            "seq": r.seq,
+            "sampled_at": r.sampled_at,
+            "received_at": now,
+            "cpu_percent": r.host_metrics.cpu_percent,
+            "memory_used_mib": r.host_metrics.memory_used_mib,
+            "load1": r.host_metrics.load1,
+        }
+        for r in reports
+    ]
+    await conn.execute(
+        _insert(conn, host_samples_t).on_conflict_do_nothing(
+            index_elements=["host_id", "sampled_at"]
+        ),
+        host_rows,
+    )
+    gpu_rows = [
+        {
+            "host_id": states[r.host].id,
+            "gpu_index": g.index,
+            "sampled_at": r.sampled_at,
+            "utilization_gpu": g.utilization_gpu,
+            "memory_used_mib": g.memory_used_mib,
+            "temperature_c": g.temperature_c,
+            "power_w": g.power_w,
+        }
+        for r in reports
+        for g in r.gpus
+    ]
+    if gpu_rows:
+        await conn.execute(
+            _insert(conn, gpu_samples_t).on_conflict_do_nothing(
+                index_elements=["host_id", "gpu_index", "sampled_at"]
+            ),
+            gpu_rows,
+        )
+
+
+@dataclass
+class _Pending:
+    reports: Sequence[HostReportIn]
+    done: asyncio.Future[IngestOutcome]
+
+
+class IngestWriter:
+    """The single writer task of one service process."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="dlbot-ingest-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def submit(self, reports: Sequence[HostReportIn]) -> IngestOutcome:
+        if self._task is None or self._task.done():
+            raise RuntimeError("ingest writer is not running")
+        pending = _Pending(reports, asyncio.get_running_loop().create_future())
+        await self._queue.put(pending)
+        return await pending.done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            count = len(batch[0].reports)
+            while not self._queue.empty() and count < MAX_BATCH_REPORTS:
+                item = self._queue.get_nowait()
+                batch.append(item)
+                count += len(item.reports)
+            try:
+                await self._commit(batch)
+            except Exception:
+                log.exception("batch of %d requests failed; retrying one by one", len(batch))
+                for item in batch:
+                    await self._commit_one(item)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        async with self._engine.begin() as conn:
+            stale = await write_reports(conn, [r for item in batch for r in item.reports])
+        start = 0
+        for item in batch:
+            end = start + len(item.reports)
+            if not item.done.done():
+                item.done.set_result(IngestOutcome(len(item.reports), sum(stale[start:end])))
+            start = end
+
+    async def _commit_one(self, item: _Pending) -> None:
+        try:
+            await self._commit([item])
+        except Exception as exc:
+            if not item.done.done():
+                item.done.set_exception(exc)

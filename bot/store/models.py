@@ -1,0 +1,131 @@
+"""SQLAlchemy 2 models: hosts, GPUs with their latest state, sample history, agent tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Host(Base):
+    __tablename__ = "hosts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), unique=True)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_sampled_at: Mapped[datetime]
+    host_metrics: Mapped[dict[str, Any]]
+    gpu_backend: Mapped[str | None] = mapped_column(String(32))
+    gpu_error: Mapped[str | None] = mapped_column(Text)
+    agent_version: Mapped[str | None] = mapped_column(String(64))
+
+
+class Gpu(Base):
+    """One GPU of a host, with its latest state."""
+
+    __tablename__ = "gpus"
+    __table_args__ = (UniqueConstraint("host_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int]
+    uuid: Mapped[str | None] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(256))
+    utilization_gpu: Mapped[int | None]
+    memory_used_mib: Mapped[int | None] = mapped_column(BigInteger)
+    memory_total_mib: Mapped[int | None] = mapped_column(BigInteger)
+    temperature_c: Mapped[int | None]
+    power_w: Mapped[float | None] = mapped_column(Float)
+    power_limit_w: Mapped[float | None] = mapped_column(Float)
+    fan_speed_percent: Mapped[int | None]
+    processes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    sampled_at: Mapped[datetime]
+
+
+class GpuSample(Base):
+    """Sample history, one row per GPU per report."""
+
+    __tablename__ = "gpu_samples"
+    __table_args__ = (UniqueConstraint("host_id", "gpu_index", "sampled_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
+    gpu_index: Mapped[int]
+    sampled_at: Mapped[datetime] = mapped_column(index=True)
+    utilization_gpu: Mapped[int | None]
+    memory_used_mib: Mapped[int | None] = mapped_column(BigInteger)
+    temperature_c: Mapped[int | None]
+    power_w: Mapped[float | None] = mapped_column(Float)
+
+
+class HostSample(Base):
+    """Host metric history, one row per report."""
+
+    __tablename__ = "host_samples"
+    __table_args__ = (UniqueConstraint("host_id", "sampled_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    sampled_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime]
+    cpu_percent: Mapped[float | None] = mapped_column(Float)
+    memory_used_mib: Mapped[int | None] = mapped_column(BigInteger)
+    load1: Mapped[float | None] = mapped_column(Float)
+
+
+class AgentToken(Base):
+    """An agent token, stored only as its SHA-256 digest."""
+
+    __tablename__ = "agent_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(253))
+    scope: Mapped[str] = mapped_column(String(16))
+    host_name: Mapped[str | None] = mapped_column(String(253))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,218 @@
+"""/gpus: fleet summary, one host in detail, and free GPUs with a CUDA_VISIBLE_DEVICES line.
+
+Replies are bounded whatever the fleet size: the summary lists hosts one by one only for a
+small fleet and otherwise aggregates; long lists are cut with a "+N more" line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from rapidfuzz import process as fuzzy
+
+from handlers import messages
+from handlers.fleet import GpuView, HostView
+from handlers.registry import Context, Invocation, UsageError
+from handlers.reply import Block, Bold, Code, Heading, Mono, Reply, Table, para
+
+MAX_HOST_ROWS = 25
+MAX_USER_ROWS = 10
+MAX_OFFLINE_LISTED = 10
+MAX_FREE_HOSTS = 20
+MAX_PROCESSES_PER_GPU = 5
+MAX_COMMAND_CHARS = 160
+
+
+async def gpus_command(invocation: Invocation, context: Context) -> Reply:
+    if len(invocation.args) > 1:
+        raise UsageError("Give at most one host name.")
+    if not invocation.args:
+        return summary(await context.fleet.hosts())
+    target = invocation.args[0]
+    if target.lower() == "free":
+        return free(await context.fleet.hosts())
+    host = await context.fleet.host(target)
+    if host is None:
+        names = [h.name for h in await context.fleet.hosts()]
+        close = [m[0] for m in fuzzy.extract(target, names, limit=3, score_cutoff=60)]
+        return messages.unknown_host(target, close)
+    return detail(host, context)
+
+
+def summary(hosts: Sequence[HostView]) -> Reply:
+    if not hosts:
+        return Reply(blocks=(para(messages.NO_HOSTS),))
+    online = [h for h in hosts if h.online]
+    offline = [h for h in hosts if not h.online]
+    live_gpus = [g for h in online for g in h.gpus]
+    n_free = sum(g.is_free for g in live_gpus)
+    n_gpus = sum(len(h.gpus) for h in hosts)
+    blocks: list[Block] = [
+        Heading("GPU fleet"),
+        para(
+            f"{len(hosts)} hosts ({len(online)} online, {len(offline)} offline) · "
+            f"{n_gpus} GPUs: ",
+            Bold(f"{len(live_gpus) - n_free} busy"),
+            ", ",
+            Bold(f"{n_free} free"),
+            f", {n_gpus - len(live_gpus)} on offline hosts" if offline else "",
+            f" · mean utilisation {_mean_util(live_gpus)}",
+        ),
+    ]
+    if len(hosts) <= MAX_HOST_ROWS:
+        blocks.append(Table(("host", "busy/GPUs", "util", "memory", "users"), _host_rows(hosts)))
+    else:
+        blocks.extend(_users_table(online))
+        if offline:
+            blocks.append(_offline_line(offline))
+    blocks.append(para(messages.GPUS_HINT))
+    return Reply(blocks=tuple(blocks))
+
+
+def _host_rows(hosts: Sequence[HostView]) -> tuple[tuple[str, ...], ...]:
+    rows = []
+    for host in sorted(hosts, key=lambda h: h.name):
+        if not host.online:
+            rows.append((host.name, f"-/{len(host.gpus)}", "offline", "", ""))
+            continue
+        busy = sum(not g.is_free for g in host.gpus)
+        used = sum(g.memory_used_mib or 0 for g in host.gpus)
+        total = sum(g.memory_total_mib or 0 for g in host.gpus)
+        users = sorted({u for g in host.gpus for u in g.users})
+        rows.append(
+            (
+                host.name,
+                f"{busy}/{len(host.gpus)}" if host.gpus else "no GPU",
+                _mean_util(host.gpus),
+                f"{_gib(used)}/{_gib(total)} GiB" if total else "",
+                _clip(", ".join(users), 60),
+            )
+        )
+    return tuple(rows)
+
+
+def _users_table(online: Sequence[HostView]) -> list[Block]:
+    gpus_by_user: Counter[str] = Counter()
+    hosts_by_user: defaultdict[str, set[str]] = defaultdict(set)
+    for host in online:
+        for gpu in host.gpus:
+            for user in gpu.users:
+                gpus_by_user[user] += 1
+                hosts_by_user[user].add(host.name)
+    if not gpus_by_user:
+        return []
+    top = gpus_by_user.most_common(MAX_USER_ROWS)
+    rows = tuple((user, str(n), str(len(hosts_by_user[user]))) for user, n in top)
+    blocks: list[Block] = [Table(("user", "GPUs", "hosts"), rows)]
+    if len(gpus_by_user) > MAX_USER_ROWS:
+        blocks.append(para(f"+{len(gpus_by_user) - MAX_USER_ROWS} more users"))
+    return blocks
+
+
+def _offline_line(offline: Sequence[HostView]) -> Block:
+    recent = sorted(offline, key=lambda h: h.last_seen_at, reverse=True)
+    listed = ", ".join(
+        f"{h.name} (last seen {h.last_seen_at:%m-%d %H:%M} UTC)"
+        for h in recent[:MAX_OFFLINE_LISTED]
+    )
+    more = f", +{len(offline) - MAX_OFFLINE_LISTED} more" if len(offline) > MAX_OFFLINE_LISTED else ""
+    return para(Bold(f"Offline ({len(offline)}): "), listed + more)
+
+
+def detail(host: HostView, context: Context) -> Reply:
+    status = (
+        f"online, last report {messages.ago(host.last_seen_at, context.now)}"
+        if host.online
+        else messages.offline_since(host.last_seen_at, context.now)
+    )
+    blocks: list[Block] = [Heading(host.name), para(status), para(_host_metrics(host))]
+    if not host.gpus:
+        blocks.append(para(f"No GPU: {host.gpu_error or 'this host reports none'}."))
+        return Reply(blocks=tuple(blocks))
+    rows = tuple(_gpu_row(g) for g in host.gpus)
+    blocks.append(Table(("GPU", "model", "util", "memory", "temp", "power", "state"), rows))
+    lines = []
+    for gpu in host.gpus:
+        for proc in gpu.processes[:MAX_PROCESSES_PER_GPU]:
+            memory = f"{proc.gpu_memory_mib} MiB" if proc.gpu_memory_mib is not None else "? MiB"
+            lines.append(
+                f"GPU {gpu.index}  {proc.user or '?'}  pid {proc.pid}  {memory}  "
+                f"{_clip(proc.command or '?', MAX_COMMAND_CHARS)}"
+            )
+        if len(gpu.processes) > MAX_PROCESSES_PER_GPU:
+            lines.append(f"GPU {gpu.index}  +{len(gpu.processes) - MAX_PROCESSES_PER_GPU} more")
+    if lines:
+        blocks.append(Code("\n".join(lines)))
+    return Reply(blocks=tuple(blocks))
+
+
+def _gpu_row(gpu: GpuView) -> tuple[str, ...]:
+    memory = (
+        f"{_gib(gpu.memory_used_mib)}/{_gib(gpu.memory_total_mib)} GiB"
+        if gpu.memory_used_mib is not None and gpu.memory_total_mib
+        else "?"
+    )
+    power = f"{gpu.power_w:.0f} W" if gpu.power_w is not None else "n/a"
+    temp = f"{gpu.temperature_c} C" if gpu.temperature_c is not None else "n/a"
+    util = f"{gpu.utilization_gpu}%" if gpu.utilization_gpu is not None else "n/a"
+    state = "error" if gpu.error else ("free" if gpu.is_free else "busy")
+    return (str(gpu.index), gpu.name or "?", util, memory, temp, power, state)
+
+
+def _host_metrics(host: HostView) -> str:
+    parts = []
+    if host.cpu_percent is not None:
+        parts.append(f"CPU {host.cpu_percent:.0f}%")
+    if host.load1 is not None:
+        parts.append(f"load {host.load1:.2f}")
+    if host.memory_used_mib is not None and host.memory_total_mib:
+        parts.append(f"RAM {_gib(host.memory_used_mib)}/{_gib(host.memory_total_mib)} GiB")
+    return " · ".join(parts) or "no host metrics"
+
+
+def free(hosts: Sequence[HostView]) -> Reply:
+    candidates = []
+    for host in hosts:
+        if not host.online:
+            continue
+        indexes = [g.index for g in host.gpus if g.is_free]
+        if indexes:
+            candidates.append((host.name, indexes))
+    if not candidates:
+        return Reply(blocks=(para(messages.NO_FREE_GPUS),))
+    candidates.sort(key=lambda item: (-len(item[1]), item[0]))
+    total = sum(len(ix) for _, ix in candidates)
+    shown = candidates[:MAX_FREE_HOSTS]
+    lines = [
+        f"{name}: {len(ix)} free  CUDA_VISIBLE_DEVICES={','.join(map(str, ix))}"
+        for name, ix in shown
+    ]
+    blocks: list[Block] = [
+        Heading("Free GPUs"),
+        para(f"{total} free GPUs on {len(candidates)} hosts. ", messages.FREE_GPUS_HINT),
+        Code("\n".join(lines)),
+    ]
+    if len(candidates) > MAX_FREE_HOSTS:
+        rest = candidates[MAX_FREE_HOSTS:]
+        blocks.append(
+            para(
+                f"+{len(rest)} more hosts with {sum(len(ix) for _, ix in rest)} free GPUs; "
+                "ask for one with ",
+                Mono("/gpus HOST"),
+            )
+        )
+    return Reply(blocks=tuple(blocks))
+
+
+def _mean_util(gpus: Sequence[GpuView]) -> str:
+    values = [g.utilization_gpu for g in gpus if g.utilization_gpu is not None]
+    return f"{sum(values) / len(values):.0f}%" if values else "n/a"
+
+
+def _gib(mib: int | None) -> str:
+    return "?" if mib is None else f"{mib / 1024:.0f}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,94 @@
+"""The command registry: one explicit table of every chat command.
+
+Front ends never list commands themselves: help, the Telegram menu and Slack routing all come
+from ``COMMANDS``, so a command added here appears everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from handlers import messages
+from handlers.fleet import FleetQuery
+from handlers.reply import Reply, error_reply
+
+log = logging.getLogger("dlbot.handlers")
+Platform = Literal["slack", "telegram", "cli"]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    command: str
+    args: tuple[str, ...]
+    platform: Platform = "cli"
+    user_id: str | None = None
+    chat_id: str | None = None
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    fleet: FleetQuery
+    now: datetime
+
+
+class UsageError(Exception):
+    """Bad arguments: the registry answers with the command's usage line."""
+
+
+Handler = Callable[[Invocation, Context], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    usage: str
+    handler: Handler
+    admin: bool = False
+    examples: tuple[str, ...] = field(default=())
+
+
+def parse(text: str) -> Invocation | None:
+    """``/gpus free`` or ``gpus free`` -> Invocation; ``/cmd@BotName`` is accepted too."""
+    try:
+        words = shlex.split(text.strip())
+    except ValueError:
+        words = text.split()
+    if not words:
+        return None
+    name = words[0].removeprefix("/").split("@", 1)[0].lower()
+    return Invocation(command=name, args=tuple(words[1:]))
+
+
+class Registry:
+    def __init__(self, commands: tuple[Command, ...]) -> None:
+        self.commands = commands
+        self._by_name = {c.name: c for c in commands}
+
+    def get(self, name: str) -> Command | None:
+        return self._by_name.get(name)
+
+    def public(self) -> tuple[Command, ...]:
+        return tuple(c for c in self.commands if not c.admin)
+
+    async def run(self, invocation: Invocation, context: Context) -> Reply:
+        command = self._by_name.get(invocation.command)
+        if command is None:
+            return messages.unknown_command(invocation.command, self.public())
+        if command.admin and not invocation.is_admin:
+            return error_reply(messages.ADMIN_ONLY)
+        try:
+            return await command.handler(invocation, context)
+        except UsageError as exc:
+            return messages.usage(command.usage, str(exc))
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("command %r failed (incident %s)", invocation.command, incident)
+            return error_reply(messages.incident(incident))

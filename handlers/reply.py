@@ -1,0 +1,77 @@
+"""The neutral Reply model that every command returns and every front end renders.
+
+Text in a Reply is plain: renderers escape it for their platform, so a host or process name
+can never inject markup or mentions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Visibility = Literal["channel", "private"]
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Bold:
+    text: str
+
+
+@dataclass(frozen=True)
+class Mono:
+    text: str
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    url: str
+
+
+Span = Text | Bold | Mono | Link
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+Block = Heading | Paragraph | Table | Code
+
+
+@dataclass(frozen=True)
+class Reply:
+    blocks: tuple[Block, ...]
+    visibility: Visibility = "channel"
+    ok: bool = True
+    attachments: tuple[str, ...] = field(default=())
+
+
+def para(*parts: str | Span) -> Paragraph:
+    """A paragraph; bare strings are plain text."""
+    return Paragraph(tuple(Text(p) if isinstance(p, str) else p for p in parts))
+
+
+def error_reply(*parts: str | Span) -> Reply:
+    return Reply(blocks=(para(*parts),), visibility="private", ok=False)
