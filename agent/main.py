@@ -70,7 +70,10 @@ def run(options: AgentOptions) -> int:
         signal.signal(signum, lambda *_: agent.stop())
     log.info(
         "agent for %s reporting to %s every %.0fs (GPU backend %s, spool %s)",
-        agent.sampler.host_name, server, agent.interval, agent.sampler.backend.name,
+        agent.sampler.host_name,
+        server,
+        agent.interval,
+        agent.sampler.backend.name,
         agent.spool.path,
     )
     try:

@@ -81,8 +81,12 @@ class Reporter:
         try:
             response = self._client.post(ENDPOINTS[kind], json=payload)
         except httpx.HTTPError as exc:
-            log.warning("server unreachable (%s); %d %s(s) wait in the spool",
-                        type(exc).__name__, self.spool.count(kind), kind)
+            log.warning(
+                "server unreachable (%s); %d %s(s) wait in the spool",
+                type(exc).__name__,
+                self.spool.count(kind),
+                kind,
+            )
             return False
         status = response.status_code
         if 200 <= status < 300:
@@ -96,8 +100,13 @@ class Reporter:
             return False
         if len(batch) > 1:
             return all(self._send(kind, [entry]) for entry in batch)
-        log.error("server rejected %s %d with %d, dropping it: %s",
-                  kind, batch[0].id, status, response.text[:500])
+        log.error(
+            "server rejected %s %d with %d, dropping it: %s",
+            kind,
+            batch[0].id,
+            status,
+            response.text[:500],
+        )
         self.spool.delete([batch[0].id])
         return True
 

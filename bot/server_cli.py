@@ -9,7 +9,7 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 import uvicorn
@@ -29,7 +29,7 @@ LOCAL_TOKEN_FILE = "local-agent.token"
 
 def dispatch(args: argparse.Namespace) -> int:
     settings = Settings()
-    handlers: dict[str, Callable[[argparse.Namespace, Settings], Awaitable[int]]] = {
+    handlers: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[None, None, int]]] = {
         "up": up,
         "serve": serve,
         "ask": ask,
@@ -45,8 +45,9 @@ def _database_label(settings: Settings) -> str:
 
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
     service = Service.from_settings(settings)
-    log.info("dlbot serve on http://%s:%d, database %s", args.host, args.port,
-             _database_label(settings))
+    log.info(
+        "dlbot serve on http://%s:%d, database %s", args.host, args.port, _database_label(settings)
+    )
     config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_config=None)
     await uvicorn.Server(config).serve()
     return 0
@@ -61,14 +62,19 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         connect_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         server_url = f"http://{connect_host}:{args.port}"
         agent = build_agent(
-            AgentOptions(interval=args.interval, gpu_backend=args.gpu_backend,
-                         spool_path=settings.data_dir / "agent-spool.sqlite3"),
+            AgentOptions(
+                interval=args.interval,
+                gpu_backend=args.gpu_backend,
+                spool_path=settings.data_dir / "agent-spool.sqlite3",
+            ),
             server_url,
             agent_token,
         )
         config = uvicorn.Config(
             create_app(service, manage_lifecycle=False),
-            host=args.host, port=args.port, log_config=None,
+            host=args.host,
+            port=args.port,
+            log_config=None,
         )
         server = uvicorn.Server(config)
         agent_thread = threading.Thread(target=agent.run, name="dlbot-local-agent", daemon=True)
@@ -160,13 +166,19 @@ async def _token(args: argparse.Namespace, service: Service) -> int:
         records = await list_tokens(service.engine)
         rows = tuple(
             (
-                str(r.id), r.scope, r.name, f"{r.created_at:%Y-%m-%d %H:%M}",
+                str(r.id),
+                r.scope,
+                r.name,
+                f"{r.created_at:%Y-%m-%d %H:%M}",
                 f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active",
             )
             for r in records
         )
-        print(table_text(("id", "scope", "name", "created (UTC)", "state"), rows)
-              if rows else "No tokens yet: dlbot token create HOST")
+        print(
+            table_text(("id", "scope", "name", "created (UTC)", "state"), rows)
+            if rows
+            else "No tokens yet: dlbot token create HOST"
+        )
         return 0
     if await revoke_token(service.engine, args.id):
         print(f"Token {args.id} revoked.")

@@ -34,7 +34,7 @@ class GpuView:
 
     @property
     def is_free(self) -> bool:
-        """No process on it, nearly idle and nearly empty (processes may be hidden in containers)."""
+        """No process, nearly idle and nearly empty (containers may hide processes)."""
         if self.error is not None or self.processes:
             return False
         if self.utilization_gpu is None or self.utilization_gpu > FREE_MAX_UTILIZATION:

@@ -51,8 +51,7 @@ def summary(hosts: Sequence[HostView]) -> Reply:
     blocks: list[Block] = [
         Heading("GPU fleet"),
         para(
-            f"{len(hosts)} hosts ({len(online)} online, {len(offline)} offline) · "
-            f"{n_gpus} GPUs: ",
+            f"{len(hosts)} hosts ({len(online)} online, {len(offline)} offline) · {n_gpus} GPUs: ",
             Bold(f"{len(live_gpus) - n_free} busy"),
             ", ",
             Bold(f"{n_free} free"),
@@ -116,7 +115,9 @@ def _offline_line(offline: Sequence[HostView]) -> Block:
         f"{h.name} (last seen {h.last_seen_at:%m-%d %H:%M} UTC)"
         for h in recent[:MAX_OFFLINE_LISTED]
     )
-    more = f", +{len(offline) - MAX_OFFLINE_LISTED} more" if len(offline) > MAX_OFFLINE_LISTED else ""
+    more = (
+        f", +{len(offline) - MAX_OFFLINE_LISTED} more" if len(offline) > MAX_OFFLINE_LISTED else ""
+    )
     return para(Bold(f"Offline ({len(offline)}): "), listed + more)
 
 

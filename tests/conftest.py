@@ -28,7 +28,10 @@ PG_URL_ENV = "DLBOT_TEST_DATABASE_URL"
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No developer .env or environment leaks into a test."""
     for name in list(os.environ):
-        if name.startswith(("DLBOT_", "SLACK_", "TELEGRAM_", "ARXIV_", "PWC_")) and name != PG_URL_ENV:
+        if (
+            name.startswith(("DLBOT_", "SLACK_", "TELEGRAM_", "ARXIV_", "PWC_"))
+            and name != PG_URL_ENV
+        ):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 

@@ -55,7 +55,10 @@ class LiveServer:
     def start(self) -> None:
         service = Service.from_settings(self.settings)
         config = uvicorn.Config(
-            create_app(service), host="127.0.0.1", port=self.port, log_level="warning",
+            create_app(service),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
             lifespan="on",
         )
         self._server = uvicorn.Server(config)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.routing import BaseRoute
 
 from bot.api.limits import BodySizeLimit
 from bot.api.metrics import exposition
@@ -99,13 +100,19 @@ async def metrics(service: ServiceDep) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-ROUTES = [
-    APIRoute("/api/v1/reports", post_reports, methods=["POST"], response_model=IngestResult,
-             summary="Ingest host reports"),
+ROUTES: list[BaseRoute] = [
+    APIRoute(
+        "/api/v1/reports",
+        post_reports,
+        methods=["POST"],
+        response_model=IngestResult,
+        summary="Ingest host reports",
+    ),
     APIRoute("/api/v1/fleet", get_fleet, methods=["GET"], summary="Latest state of every host"),
     APIRoute("/healthz", healthz, methods=["GET"], summary="Liveness and database check"),
-    APIRoute("/metrics", metrics, methods=["GET"], summary="Prometheus metrics",
-             response_class=Response),
+    APIRoute(
+        "/metrics", metrics, methods=["GET"], summary="Prometheus metrics", response_class=Response
+    ),
 ]
 
 

@@ -34,7 +34,9 @@ class FleetCollector(Collector):
         total = GaugeMetricFamily("dlbot_gpu_memory_total_bytes", "GPU memory", labels=labels)
         temp = GaugeMetricFamily("dlbot_gpu_temperature_celsius", "GPU temperature", labels=labels)
         power = GaugeMetricFamily("dlbot_gpu_power_watts", "GPU power draw", labels=labels)
-        host_up = GaugeMetricFamily("dlbot_host_up", "1 when the host reported recently", labels=["host"])
+        host_up = GaugeMetricFamily(
+            "dlbot_host_up", "1 when the host reported recently", labels=["host"]
+        )
         up = 0
         for host in self._hosts:
             host_up.add_metric([host.name], 1.0 if host.online else 0.0)

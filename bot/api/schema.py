@@ -32,9 +32,7 @@ def _no_nul(value: str) -> str:
     return value
 
 
-HostName = Annotated[
-    str, Field(min_length=1, max_length=253), AfterValidator(_printable)
-]
+HostName = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_printable)]
 ShortText = Annotated[str, Field(max_length=256), AfterValidator(_printable)]
 LongText = Annotated[str, Field(max_length=65536), AfterValidator(_no_nul)]
 MiB = Annotated[int, Field(ge=0, le=MAX_MIB)]

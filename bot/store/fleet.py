@@ -11,11 +11,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.snapshot import utc_now
-from bot.store.models import Gpu, Host
+from bot.store.models import Gpu, Host, table
 from handlers.fleet import GpuView, HostView, ProcessView
 
-hosts_t = Host.__table__
-gpus_t = Gpu.__table__
+hosts_t = table(Host)
+gpus_t = table(Gpu)
 
 _HOST_COLUMNS = (
     hosts_t.c.id,
@@ -26,7 +26,7 @@ _HOST_COLUMNS = (
 )
 _GPU_COLUMNS = (
     gpus_t.c.host_id,
-    gpus_t.c.index,
+    gpus_t.c.index.label("gpu_index"),
     gpus_t.c.name,
     gpus_t.c.utilization_gpu,
     gpus_t.c.memory_used_mib,
@@ -70,7 +70,7 @@ class StoreFleet:
         for g in gpu_rows:
             gpus[g.host_id].append(
                 GpuView(
-                    index=g.index,
+                    index=g.gpu_index,
                     name=g.name,
                     utilization_gpu=g.utilization_gpu,
                     memory_used_mib=g.memory_used_mib,

@@ -10,6 +10,7 @@ history and never overwrites the latest state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,16 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.snapshot import utc_now
 from bot.api.schema import HostReportIn
-from bot.store.models import Gpu, GpuSample, Host, HostSample
+from bot.store.models import Gpu, GpuSample, Host, HostSample, table
 
 log = logging.getLogger("dlbot.ingest")
 MAX_BATCH_REPORTS = 500
 MAX_COMMAND_STORED = 4096
 
-hosts_t = Host.__table__
-gpus_t = Gpu.__table__
-gpu_samples_t = GpuSample.__table__
-host_samples_t = HostSample.__table__
+hosts_t = table(Host)
+gpus_t = table(Gpu)
+gpu_samples_t = table(GpuSample)
+host_samples_t = table(HostSample)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) 
     """Apply reports in order inside the caller's transaction; True marks a stale report."""
     now = utc_now()
     names = sorted({r.host for r in reports})
-    first = {}
+    first: dict[str, HostReportIn] = {}
     for report in reports:
         first.setdefault(report.host, report)
     await conn.execute(
@@ -80,8 +81,9 @@ async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) 
     states = {
         row.name: _HostState(row.id, row.last_seq, row.last_sampled_at)
         for row in await conn.execute(
-            select(hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at)
-            .where(hosts_t.c.name.in_(names))
+            select(
+                hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at
+            ).where(hosts_t.c.name.in_(names))
         )
     }
     latest: dict[str, HostReportIn] = {}
@@ -233,10 +235,8 @@ class IngestWriter:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def submit(self, reports: Sequence[HostReportIn]) -> IngestOutcome:

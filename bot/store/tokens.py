@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.snapshot import utc_now
-from bot.store.models import AgentToken
+from bot.store.models import AgentToken, table
 
 Scope = Literal["host", "fleet"]
 PREFIX = "dlb_"
@@ -49,7 +49,9 @@ async def create_token(engine: AsyncEngine, scope: Scope, name: str) -> str:
     token = PREFIX + secrets.token_urlsafe(32)
     async with engine.begin() as conn:
         await conn.execute(
-            AgentToken.__table__.insert().values(
+            table(AgentToken)
+            .insert()
+            .values(
                 name=name,
                 scope=scope,
                 host_name=name if scope == "host" else None,
@@ -61,18 +63,19 @@ async def create_token(engine: AsyncEngine, scope: Scope, name: str) -> str:
 
 
 async def list_tokens(engine: AsyncEngine) -> list[TokenRecord]:
-    t = AgentToken.__table__
+    t = table(AgentToken)
     async with engine.connect() as conn:
         rows = await conn.execute(
-            select(t.c.id, t.c.name, t.c.scope, t.c.host_name, t.c.created_at, t.c.revoked_at)
-            .order_by(t.c.id)
+            select(
+                t.c.id, t.c.name, t.c.scope, t.c.host_name, t.c.created_at, t.c.revoked_at
+            ).order_by(t.c.id)
         )
         return [TokenRecord(*row) for row in rows]
 
 
 async def revoke_token(engine: AsyncEngine, token_id: int) -> bool:
     """Revoke by id; False when there is no such active token."""
-    t = AgentToken.__table__
+    t = table(AgentToken)
     async with engine.begin() as conn:
         result = await conn.execute(
             t.update()
@@ -84,7 +87,7 @@ async def revoke_token(engine: AsyncEngine, token_id: int) -> bool:
 
 async def authenticate(engine: AsyncEngine, token: str) -> Principal | None:
     wanted = digest(token)
-    t = AgentToken.__table__
+    t = table(AgentToken)
     async with engine.connect() as conn:
         row = (
             await conn.execute(

@@ -1,4 +1,4 @@
-"""POST /api/v1/reports: accepted input, every bad-input case, and that bad input leaves no trace."""
+"""POST /api/v1/reports: good input, every bad-input case, and that bad input leaves no trace."""
 
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ async def test_batch_and_fleet_token(client: httpx.AsyncClient, service: Service
 async def test_older_report_does_not_overwrite_newer_state(
     client: httpx.AsyncClient, service: Service, host_token: str
 ) -> None:
-    await client.post("/api/v1/reports", json=report(seq=10, utilization=50), headers=auth(host_token))
+    await client.post(
+        "/api/v1/reports", json=report(seq=10, utilization=50), headers=auth(host_token)
+    )
     response = await client.post(
         "/api/v1/reports", json=report(seq=9, utilization=5), headers=auth(host_token)
     )
@@ -81,7 +83,9 @@ async def test_duplicate_delivery_is_stored_once(
     client: httpx.AsyncClient, service: Service, host_token: str
 ) -> None:
     for _ in range(2):
-        response = await client.post("/api/v1/reports", json=report(seq=3), headers=auth(host_token))
+        response = await client.post(
+            "/api/v1/reports", json=report(seq=3), headers=auth(host_token)
+        )
         assert response.status_code == 200
     assert (await row_counts(service))["host_samples"] == 1
 
@@ -144,8 +148,16 @@ async def test_malformed_report_is_422_naming_the_field(
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{not json", b"", b"[]", b"null", b'"text"', b"42", b'{"host": NaN}',
-     json.dumps(_with(["gpus", 0, "power_w"], "NaN")).replace('"NaN"', "NaN").encode()],
+    [
+        b"{not json",
+        b"",
+        b"[]",
+        b"null",
+        b'"text"',
+        b"42",
+        b'{"host": NaN}',
+        json.dumps(_with(["gpus", 0, "power_w"], "NaN")).replace('"NaN"', "NaN").encode(),
+    ],
 )
 async def test_broken_json_is_422(
     client: httpx.AsyncClient, service: Service, host_token: str, raw: bytes
