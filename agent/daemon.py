@@ -90,3 +90,8 @@ class Agent:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def close(self) -> None:
+        self.reporter.close()
+        self.sampler.backend.close()
+        self.spool.close()

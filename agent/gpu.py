@@ -162,7 +162,7 @@ class GputilBackend:
             out = subprocess.run(
                 [
                     self._nvidia_smi,
-                    "--query-compute-apps=pid,used_memory,gpu_uuid",
+                    "--query-compute-apps=pid,process_name,used_gpu_memory,gpu_uuid",
                     "--format=csv,noheader,nounits",
                 ],
                 capture_output=True,
@@ -179,16 +179,17 @@ class GputilBackend:
 
 
 def parse_compute_apps(csv_text: str) -> dict[str, list[tuple[int, int | None]]]:
-    """Parse ``nvidia-smi --query-compute-apps=pid,used_memory,gpu_uuid`` output.
+    """Parse ``nvidia-smi --query-compute-apps=pid,process_name,used_gpu_memory,gpu_uuid``.
 
-    Accepts the header line and ``MiB`` units too, so both ``nounits`` and plain output work.
+    Accepts the header line and ``MiB`` units too, so both ``nounits`` and plain output work;
+    a process name containing commas does not shift the other columns.
     """
     apps: dict[str, list[tuple[int, int | None]]] = {}
     for line in csv_text.splitlines():
         fields = [f.strip() for f in line.split(",")]
-        if len(fields) != 3 or not fields[0].isdigit():
+        if len(fields) < 4 or not fields[0].isdigit():
             continue
-        pid, memory, uuid = fields
+        pid, memory, uuid = fields[0], fields[-2], fields[-1]
         memory = memory.removesuffix("MiB").strip()
         apps.setdefault(uuid, []).append((int(pid), int(memory) if memory.isdigit() else None))
     return apps

@@ -79,9 +79,7 @@ def run(options: AgentOptions) -> int:
     try:
         outcome = agent.run(once=options.once)
     finally:
-        agent.reporter.close()
-        agent.sampler.backend.close()
-        agent.spool.close()
+        agent.close()
     if options.once and outcome is Outcome.RETRY:
         print("report kept in the spool: the server could not be reached", file=sys.stderr)
         return 1

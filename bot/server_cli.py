@@ -86,9 +86,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             banner.cancel()
             agent.stop()
             await asyncio.to_thread(agent_thread.join, 15)
-            agent.reporter.close()
-            agent.sampler.backend.close()
-            agent.spool.close()
+            agent.close()
     finally:
         await service.stop()
     return 0

@@ -5,12 +5,16 @@ Every field here is listed with a comment in ``.env.example`` (tests/test_docs.p
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.config import data_dir as default_data_dir
+
+IdList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -25,6 +29,35 @@ class Settings(BaseSettings):
     offline_after: float = Field(default=30, gt=0, alias="DLBOT_OFFLINE_AFTER")
     history_days: float = Field(default=7, gt=0, alias="DLBOT_HISTORY_DAYS")
     log_level: str = Field(default="INFO", alias="DLBOT_LOG_LEVEL")
+    admins: IdList = Field(default=(), alias="DLBOT_ADMINS")
+    slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    slack_alert_channel: str | None = Field(default=None, alias="SLACK_ALERT_CHANNEL")
+    slack_allowed_teams: IdList = Field(default=(), alias="SLACK_ALLOWED_TEAMS")
+    slack_allowed_channels: IdList = Field(default=(), alias="SLACK_ALLOWED_CHANNELS")
+    telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field(default="https://api.telegram.org/bot", alias="TELEGRAM_API_URL")
+    telegram_mode: Literal["polling", "webhook"] = Field(default="polling", alias="TELEGRAM_MODE")
+    telegram_webhook_url: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
+    telegram_allowed_chats: IdList = Field(default=(), alias="TELEGRAM_ALLOWED_CHATS")
+    telegram_alert_chat: str | None = Field(default=None, alias="TELEGRAM_ALERT_CHAT")
+
+    @field_validator(
+        "admins",
+        "slack_allowed_teams",
+        "slack_allowed_channels",
+        "telegram_allowed_chats",
+        mode="before",
+    )
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Comma- or space-separated ids in the environment: ``C123, C456``."""
+        if isinstance(value, str):
+            return tuple(part for part in re.split(r"[,\s]+", value) if part)
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -12,7 +12,7 @@ def render_text(reply: Reply) -> str:
 def _block(block: Block) -> str:
     match block:
         case Heading(text):
-            return text.upper() if text.isascii() else text
+            return f"== {text} =="
         case Paragraph(spans):
             return "".join(_span(s) for s in spans)
         case Table(columns, rows):

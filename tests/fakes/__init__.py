@@ -1,0 +1,1 @@
+"""Fakes at the I/O boundary: real HTTP servers on loopback, and a fake NVML library."""
