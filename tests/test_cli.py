@@ -1,0 +1,88 @@
+"""The command line as a newcomer and an admin use it: `dlbot up`, `dlbot ask`, `dlbot token`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import free_port
+
+DLBOT = [sys.executable, "-m", "bot.cli"]
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DLBOT_")}
+    env.update(DLBOT_DATA_DIR=str(tmp_path / "data"), DLBOT_DATABASE_URL=database_url)
+    return env
+
+
+def dlbot(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*DLBOT, *args], env=env, capture_output=True, text=True, timeout=120, check=check
+    )
+
+
+def test_token_create_prints_the_token_last_and_works_without_a_server(
+    cli_env: dict[str, str],
+) -> None:
+    created = dlbot(cli_env, "token", "create", "gpu-07")
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("dlb_") and " " not in token
+    fleet = dlbot(cli_env, "token", "create", "--fleet", "k8s").stdout.strip().splitlines()[-1]
+    assert fleet != token
+    listing = dlbot(cli_env, "token", "list").stdout
+    assert "gpu-07" in listing and "k8s" in listing and "fleet" in listing
+    assert token not in listing and fleet not in listing, "token values are never shown again"
+    assert "Token 1 revoked" in dlbot(cli_env, "token", "revoke", "1").stdout
+    again = dlbot(cli_env, "token", "revoke", "1", check=False)
+    assert again.returncode == 1 and "No active token" in again.stderr
+    bad = dlbot(cli_env, "token", "create", check=False)
+    assert bad.returncode == 2
+
+
+def test_db_upgrade(cli_env: dict[str, str]) -> None:
+    assert "up to date" in dlbot(cli_env, "db", "upgrade").stdout
+    assert "up to date" in dlbot(cli_env, "db", "upgrade").stdout
+
+
+def test_ask_unknown_command_exits_non_zero(cli_env: dict[str, str]) -> None:
+    result = dlbot(cli_env, "ask", "/nonsense", check=False)
+    assert result.returncode == 1 and "Unknown command /nonsense" in result.stdout
+
+
+def test_up_serves_and_reports_this_host(cli_env: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
+    log = (tmp_path / "up.log").open("w")
+    with log, subprocess.Popen(
+        [*DLBOT, "up", "--port", str(port), "--interval", "1"],
+        env=cli_env, stdout=subprocess.PIPE, stderr=log, text=True,
+    ) as proc:
+        try:
+            banner = ""
+            deadline = time.monotonic() + 60
+            while "dlbot ask" not in banner and time.monotonic() < deadline:
+                assert proc.stdout is not None
+                banner += proc.stdout.readline()
+            assert f"http://127.0.0.1:{port}" in banner
+            host = socket.gethostname()
+            text = ""
+            while host not in text and time.monotonic() < deadline:
+                text = dlbot(cli_env, "ask", "/gpus").stdout
+                time.sleep(0.5)
+            assert host in text and "1 online" in text
+            assert host in dlbot(cli_env, "ask", f"/gpus {host}").stdout
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            finally:
+                proc.kill()
+    assert proc.returncode == 0, (tmp_path / "up.log").read_text()[-2000:]

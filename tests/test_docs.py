@@ -1,0 +1,52 @@
+"""Docs stay true: every setting in .env.example with a comment, every command in /help, and
+the README's two commands are the ones CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.settings import Settings
+from handlers.commands import REGISTRY
+from tests.support import TestBot
+
+ROOT = Path(__file__).parent.parent
+
+
+def documented_settings() -> dict[str, str]:
+    """NAME -> the comment block just above it in .env.example."""
+    documented: dict[str, str] = {}
+    comment: list[str] = []
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith("#"):
+            comment.append(line)
+        elif "=" in line:
+            documented[line.split("=", 1)[0].strip()] = "\n".join(comment)
+            comment = []
+        else:
+            comment = []
+    return documented
+
+
+def test_every_setting_is_in_env_example_with_a_comment() -> None:
+    names = {field.alias for field in Settings.model_fields.values()}
+    documented = documented_settings()
+    assert names - set(documented) == set()
+    assert [n for n in names if not documented[n].strip()] == []
+    assert set(documented) - names == set(), "documented settings the code does not read"
+
+
+async def test_help_lists_every_command(testbot: TestBot) -> None:
+    text = await testbot.ask("/help")
+    for command in REGISTRY.public():
+        assert command.usage in text
+        assert command.summary in text
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, re.S)
+    run, test = blocks[0].strip(), blocks[1].strip()
+    assert run.endswith("dlbot up")
+    assert "pytest" in test
+    assert test in (ROOT / ".ci" / "run").read_text()
