@@ -3,3 +3,7 @@
 It imports nothing from ``bot`` or ``handlers`` so that ``pip install dlbot`` (without the
 ``server`` extra) is enough on a GPU host.
 """
+
+from agent.watch import progress, watch
+
+__all__ = ["progress", "watch"]

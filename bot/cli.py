@@ -40,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--once", action="store_true", help="sample and send once, then exit")
     agent.add_argument("--dry-run", action="store_true", help="print the report, send nothing")
 
+    run = sub.add_parser(
+        "run",
+        help="run a training command and report start, progress, finish or crash",
+        usage="dlbot run [--name NAME] -- COMMAND [ARGS...]",
+    )
+    run.add_argument("--name", help="run name shown in chat (default: the command)")
+    run.add_argument("argv", nargs=argparse.REMAINDER, help="the command, after --")
+
     ask = sub.add_parser("ask", help='run a chat command here, e.g. dlbot ask "/gpus"')
     ask.add_argument("text", nargs="+", help="the command as typed in chat")
 
@@ -55,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply migrations")
+
+    sota = sub.add_parser("sota", help="state-of-the-art leaderboards")
+    sota_sub = sota.add_subparsers(dest="sota_command", required=True, metavar="ACTION")
+    sota_import = sota_sub.add_parser(
+        "import", help="load a Papers with Code evaluation-tables dump (.json or .json.gz)"
+    )
+    sota_import.add_argument("file", help="path of the dump")
     return parser
 
 
@@ -65,10 +80,19 @@ def _listen_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # `dlbot run` shares the terminal with the training command: only warnings and errors.
+    default_level = "WARNING" if args.command == "run" else "INFO"
     logging.basicConfig(
-        level=os.environ.get("DLBOT_LOG_LEVEL", "INFO").upper(),
+        level=os.environ.get("DLBOT_LOG_LEVEL", default_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "run":
+        from agent.run_command import run as run_command
+
+        command: list[str] = list(args.argv)
+        return run_command(command[1:] if command[:1] == ["--"] else command, args.name)
     if args.command == "agent":
         from agent.main import AgentOptions, run
 

@@ -17,8 +17,11 @@ from sqlalchemy.engine import make_url
 
 from agent.main import AgentOptions, build_agent
 from bot.api.app import create_app
+from bot.chat.config import ChatConfigError, config_problems
+from bot.knowledge.sota_cli import sota
 from bot.render.text import render_text, table_text
 from bot.service import Service
+from bot.serving import GracefulServer
 from bot.settings import Settings
 from bot.store.migrate import upgrade
 from bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
@@ -35,6 +38,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "ask": ask,
         "token": token,
         "db": db,
+        "sota": sota,
     }
     return asyncio.run(handlers[args.command](args, settings))
 
@@ -43,17 +47,28 @@ def _database_label(settings: Settings) -> str:
     return make_url(settings.effective_database_url).render_as_string(hide_password=True)
 
 
+def _chat_config_ok(settings: Settings) -> bool:
+    problems = config_problems(settings)
+    if problems:
+        print(ChatConfigError(problems), file=sys.stderr)
+    return not problems
+
+
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
+    if not _chat_config_ok(settings):
+        return 2
     service = Service.from_settings(settings)
     log.info(
         "dlbot serve on http://%s:%d, database %s", args.host, args.port, _database_label(settings)
     )
     config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_config=None)
-    await uvicorn.Server(config).serve()
+    await GracefulServer(config).serve()
     return 0
 
 
 async def up(args: argparse.Namespace, settings: Settings) -> int:
+    if not _chat_config_ok(settings):
+        return 2
     service = Service.from_settings(settings)
     await service.start()
     try:
@@ -76,7 +91,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             log_config=None,
         )
-        server = uvicorn.Server(config)
+        server = GracefulServer(config)
         agent_thread = threading.Thread(target=agent.run, name="dlbot-local-agent", daemon=True)
         banner = asyncio.create_task(_announce(server, server_url, settings, host_name, args))
         agent_thread.start()

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.snapshot import utc_now
+from bot.alerts.checks import Checks, CheckSettings
+from bot.alerts.dispatcher import Dispatcher
+from bot.alerts.rules import enabled_rules
+from bot.alerts.scheduler import make_scheduler
 from bot.api.metrics import IngestMetrics
+from bot.chat.destinations import ChatDestinations
+from bot.chat.frontends import ChatFrontEnds
+from bot.chat.sending import ChatSender, Destination, destinations
+from bot.knowledge.service import StoreKnowledge
+from bot.runs.query import StoreRuns
 from bot.settings import Settings
 from bot.store.engine import make_engine
 from bot.store.fleet import StoreFleet
@@ -25,6 +36,13 @@ class Service:
     fleet: StoreFleet
     writer: IngestWriter
     metrics: IngestMetrics = field(default_factory=IngestMetrics)
+    knowledge: StoreKnowledge | None = None
+    senders: dict[str, ChatSender] = field(default_factory=dict)
+    chat: ChatFrontEnds = field(default_factory=ChatFrontEnds)
+    runs: StoreRuns | None = None
+    dispatcher: Dispatcher | None = None
+    checks: Checks | None = None
+    _scheduler: AsyncIOScheduler | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Service:
@@ -34,18 +52,64 @@ class Service:
             engine=engine,
             fleet=StoreFleet(engine, settings.offline_after),
             writer=IngestWriter(engine),
+            knowledge=StoreKnowledge(engine, settings),
+            runs=StoreRuns(engine),
         )
+
+    def __post_init__(self) -> None:
+        self.dispatcher = Dispatcher(self.engine, self.senders)
+        self.checks = Checks(
+            self.engine,
+            CheckSettings(
+                offline_after=timedelta(seconds=self.settings.offline_after),
+                idle_after=timedelta(minutes=self.settings.idle_minutes),
+                idle_min_memory_mib=self.settings.idle_min_memory_mib,
+                idle_max_utilization=self.settings.idle_max_utilization,
+                stall_after=timedelta(minutes=self.settings.stall_minutes),
+                unwrapped_min=timedelta(minutes=self.settings.unwrapped_min_minutes),
+                history=timedelta(days=self.settings.history_days),
+                rules=enabled_rules(self.settings.alerts_disabled),
+            ),
+            destinations=self.alert_destinations,
+            on_alert=self.dispatcher.notify,
+        )
+
+    async def alert_destinations(self) -> list[Destination]:
+        return await destinations(self)
 
     async def start(self) -> None:
         await upgrade(self.engine)
         self.writer.start()
+        try:
+            await self.chat.start(self)
+        except BaseException:
+            await self.writer.stop()
+            raise
+        assert self.dispatcher is not None and self.checks is not None
+        self.dispatcher.start()
+        self._scheduler = make_scheduler(self.checks, self.settings.check_interval)
+        self._scheduler.start()
 
     async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        await self.chat.stop()
+        self.senders.clear()
         await self.writer.stop()
         await self.engine.dispose()
 
     def context(self) -> Context:
-        return Context(fleet=self.fleet, now=utc_now())
+        return Context(
+            fleet=self.fleet,
+            now=utc_now(),
+            destinations=ChatDestinations(self),
+            knowledge=self.knowledge,
+            runs=self.runs,
+            language=self.settings.language,
+        )
 
     async def ask(self, text: str, invocation: Invocation | None = None) -> Reply:
         """Run one chat command as typed (``/gpus free``)."""

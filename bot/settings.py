@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.config import data_dir as default_data_dir
+from bot.alerts.rules import enabled_rules
 
 IdList = Annotated[tuple[str, ...], NoDecode]
 
@@ -44,6 +45,24 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_allowed_chats: IdList = Field(default=(), alias="TELEGRAM_ALLOWED_CHATS")
     telegram_alert_chat: str | None = Field(default=None, alias="TELEGRAM_ALERT_CHAT")
+    language: Literal["en", "zh"] = Field(default="en", alias="DLBOT_LANGUAGE")
+    arxiv_api_url: str = Field(default="http://export.arxiv.org/api/query", alias="ARXIV_API_URL")
+    pwc_api_url: str | None = Field(default=None, alias="PWC_API_URL")
+    live_timeout: float = Field(default=5, gt=0, alias="DLBOT_LIVE_TIMEOUT")
+    arxiv_cache_hours: float = Field(default=6, ge=0, alias="DLBOT_ARXIV_CACHE_HOURS")
+    check_interval: float = Field(default=10, gt=0, alias="DLBOT_CHECK_INTERVAL")
+    idle_minutes: float = Field(default=30, gt=0, alias="DLBOT_IDLE_MINUTES")
+    idle_min_memory_mib: int = Field(default=1024, ge=0, alias="DLBOT_IDLE_MIN_MEMORY_MIB")
+    idle_max_utilization: int = Field(default=5, ge=0, le=100, alias="DLBOT_IDLE_MAX_UTILIZATION")
+    stall_minutes: float = Field(default=30, gt=0, alias="DLBOT_STALL_MINUTES")
+    unwrapped_min_minutes: float = Field(default=10, ge=0, alias="DLBOT_UNWRAPPED_MIN_MINUTES")
+    alerts_disabled: str = Field(default="", alias="DLBOT_ALERTS_DISABLED")
+
+    @field_validator("alerts_disabled")
+    @classmethod
+    def _known_rules(cls, value: str) -> str:
+        enabled_rules(value)
+        return value
 
     @field_validator(
         "admins",

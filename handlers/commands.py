@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from handlers import messages
+from handlers import messages, run_messages, sota_messages, subscription_messages, tip_messages
 from handlers.gpus import gpus_command
 from handlers.registry import Command, Context, Invocation, Registry
 from handlers.reply import Reply
+from handlers.runs import link_command, mute_command, run_command, runs_command
+from handlers.sota import sota_command
+from handlers.subscriptions import (
+    subscribe_command,
+    subscriptions_command,
+    test_alert_command,
+    unsubscribe_command,
+)
+from handlers.tips import tip_command
 
 
 async def help_command(invocation: Invocation, context: Context) -> Reply:
@@ -21,7 +30,59 @@ COMMANDS: tuple[Command, ...] = (
         gpus_command,
         examples=("/gpus", "/gpus gpu-07", "/gpus free"),
     ),
+    Command(
+        "runs",
+        run_messages.RUNS_SUMMARY,
+        run_messages.RUNS_USAGE,
+        runs_command,
+        examples=("/runs", "/runs gpu-07", "/runs mine"),
+    ),
+    Command("run", run_messages.RUN_SUMMARY, run_messages.RUN_USAGE, run_command),
+    Command("link", run_messages.LINK_SUMMARY, run_messages.LINK_USAGE, link_command),
+    Command("mute", run_messages.MUTE_SUMMARY, run_messages.MUTE_USAGE, mute_command),
     Command("help", "List the commands", "/help", help_command),
+    Command(
+        "tip",
+        tip_messages.TIP_SUMMARY,
+        tip_messages.TIP_USAGE,
+        tip_command,
+        examples=("/tip onnx", "/tip 多GPU", "/tip zh cuda-oom", "/tip"),
+    ),
+    Command(
+        "sota",
+        sota_messages.SOTA_SUMMARY,
+        sota_messages.SOTA_USAGE,
+        sota_command,
+        examples=("/sota imagenet", "/sota squad", "/sota 图像分类"),
+    ),
+    Command(
+        "subscribe",
+        subscription_messages.SUBSCRIBE_SUMMARY,
+        "/subscribe",
+        subscribe_command,
+        admin=True,
+    ),
+    Command(
+        "unsubscribe",
+        subscription_messages.UNSUBSCRIBE_SUMMARY,
+        "/unsubscribe",
+        unsubscribe_command,
+        admin=True,
+    ),
+    Command(
+        "subscriptions",
+        subscription_messages.SUBSCRIPTIONS_SUMMARY,
+        "/subscriptions",
+        subscriptions_command,
+        admin=True,
+    ),
+    Command(
+        "test_alert",
+        subscription_messages.TEST_ALERT_SUMMARY,
+        "/test_alert",
+        test_alert_command,
+        admin=True,
+    ),
 )
 
 REGISTRY = Registry(COMMANDS)

@@ -57,7 +57,9 @@ class KnowledgeDataError(ValueError):
 
 def _bilingual(entry: dict[str, Any], key: str) -> Bilingual:
     value = entry.get(key)
-    if not isinstance(value, dict) or not all(isinstance(value.get(lang), str) for lang in LANGUAGES):
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(lang), str) for lang in LANGUAGES
+    ):
         raise KnowledgeDataError(f"tip {entry.get('id')!r}: {key} needs en and zh text")
     return Bilingual(en=value["en"].strip(), zh=value["zh"].strip())
 

@@ -15,8 +15,11 @@ from datetime import datetime
 from typing import Literal
 
 from handlers import messages
+from handlers.destinations import DestinationsQuery
 from handlers.fleet import FleetQuery
+from handlers.leaderboards import KnowledgeQuery
 from handlers.reply import Reply, error_reply
+from handlers.run_views import RunsQuery
 
 log = logging.getLogger("dlbot.handlers")
 Platform = Literal["slack", "telegram", "cli"]
@@ -36,6 +39,10 @@ class Invocation:
 class Context:
     fleet: FleetQuery
     now: datetime
+    destinations: DestinationsQuery | None = None
+    knowledge: KnowledgeQuery | None = None
+    runs: RunsQuery | None = None
+    language: str = "en"
 
 
 class UsageError(Exception):

@@ -33,7 +33,15 @@ class Link:
     url: str
 
 
-Span = Text | Bold | Mono | Link
+@dataclass(frozen=True)
+class Mention:
+    """A chat user to notify; ``text`` is shown where the platform cannot mention."""
+
+    text: str
+    user_id: str
+
+
+Span = Text | Bold | Mono | Link | Mention
 
 
 @dataclass(frozen=True)

@@ -33,18 +33,21 @@ ALIAS_BONUS, KEYWORD_BONUS = 0.35, 0.2
 TYPO_CUTOFF = 82
 PHRASE_CUTOFF = 90
 
-ENGLISH_STOPWORDS = frozenset(
+_ENGLISH_STOPWORDS_TEXT = (
     "a an and are as at be but by can could do does for from get got how i if in into is it "
     "its me my of on or our please should so some that the their them there this to use using "
-    "vs was we what when where which while who why will with without would you your".split()
+    "vs was we what when where which while who why will with without would you your"
 )
-CHINESE_FUNCTION_CHARS = frozenset("的了吗呢吧啊嘛呀是我你他她它们在和与或及这那就也都还个一么怎什样如何哪些能可以要想给对从到让请该")
+ENGLISH_STOPWORDS = frozenset(_ENGLISH_STOPWORDS_TEXT.split())
+CHINESE_FUNCTION_CHARS = frozenset(
+    "的了吗呢吧啊嘛呀是我你他她它们在和与或及这那就也都还个一么怎什样如何哪些能可以要想给对从到让请该"
+)
 WORD = re.compile(r"[a-z0-9_]+")
 CJK_RUN = re.compile(f"(?:{CJK.pattern})+")
 
 
 def normalize(text: str) -> str:
-    """Full-width forms folded (ＧＰＵ -> gpu), lower case."""
+    """NFKC-folded (full-width letters become ASCII) and lower-cased."""
     return unicodedata.normalize("NFKC", text).lower()
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.api.app import create_app
 from bot.service import Service
 from bot.settings import Settings
+from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
 from tests.support import LiveServer, TestBot
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,6 +76,22 @@ async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def testbot(service: Service) -> TestBot:
     return TestBot(service)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    server = FakeSlack()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    server = FakeTelegram()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -10,8 +10,17 @@ import pytest
 ROOT = Path(__file__).parent.parent
 FORBIDDEN = {
     "agent": {"bot", "handlers", "fastapi", "sqlalchemy", "pydantic", "pydantic_settings"},
-    "handlers": {"bot", "slack_bolt", "slack_sdk", "telegram", "fastapi", "starlette",
-                 "uvicorn", "sqlalchemy", "httpx"},
+    "handlers": {
+        "bot",
+        "slack_bolt",
+        "slack_sdk",
+        "telegram",
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "sqlalchemy",
+        "httpx",
+    },
 }
 
 
@@ -35,6 +44,13 @@ def test_no_forbidden_imports(package: str) -> None:
 
 
 def test_cli_entry_imports_only_the_standard_library() -> None:
-    assert imported_packages(ROOT / "bot" / "cli.py") <= {"__future__", "argparse", "logging",
-                                                          "os", "sys", "collections", "agent",
-                                                          "bot"}
+    assert imported_packages(ROOT / "bot" / "cli.py") <= {
+        "__future__",
+        "argparse",
+        "logging",
+        "os",
+        "sys",
+        "collections",
+        "agent",
+        "bot",
+    }

@@ -61,10 +61,16 @@ def test_ask_unknown_command_exits_non_zero(cli_env: dict[str, str]) -> None:
 def test_up_serves_and_reports_this_host(cli_env: dict[str, str], tmp_path: Path) -> None:
     port = free_port()
     log = (tmp_path / "up.log").open("w")
-    with log, subprocess.Popen(
-        [*DLBOT, "up", "--port", str(port), "--interval", "1"],
-        env=cli_env, stdout=subprocess.PIPE, stderr=log, text=True,
-    ) as proc:
+    with (
+        log,
+        subprocess.Popen(
+            [*DLBOT, "up", "--port", str(port), "--interval", "1"],
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        ) as proc,
+    ):
         try:
             banner = ""
             deadline = time.monotonic() + 60

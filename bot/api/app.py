@@ -12,11 +12,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from bot.api.limits import BodySizeLimit
 from bot.api.metrics import exposition
 from bot.api.schema import IngestResult, ReportBody
+from bot.chat.http import slack_events, telegram_webhook
+from bot.runs.events import apply_events
+from bot.runs.schema import EventBody, EventsResult
 from bot.service import Service
 from bot.store.tokens import Principal, authenticate
 
@@ -50,14 +53,33 @@ async def post_reports(
 ) -> IngestResult:
     """Accept one host report or a list of them (an agent draining its spool)."""
     reports = body if isinstance(body, list) else [body]
-    for report in reports:
-        if not principal.may_report_for(report.host):
-            raise HTTPException(
-                403, f"this token is bound to host {principal.host_name!r}, not {report.host!r}"
-            )
+    _check_hosts(principal, [report.host for report in reports])
     outcome = await service.writer.submit(reports)
     service.metrics.reports.inc(outcome.accepted)
     return IngestResult(accepted=outcome.accepted, stale=outcome.stale)
+
+
+def _check_hosts(principal: Principal, hosts: list[str]) -> None:
+    for host in hosts:
+        if not principal.may_report_for(host):
+            raise HTTPException(
+                403, f"this token is bound to host {principal.host_name!r}, not {host!r}"
+            )
+
+
+async def post_events(
+    body: EventBody,
+    service: ServiceDep,
+    principal: Annotated[Principal, Depends(agent_principal)],
+) -> EventsResult:
+    """Accept run events (started, heartbeat, progress, finished, crashed); each key once."""
+    _check_hosts(principal, [event.host for event in body])
+    where = await service.alert_destinations()
+    async with service.engine.begin() as conn:
+        duplicates = await apply_events(conn, body, where)
+    if service.dispatcher is not None:
+        service.dispatcher.notify()
+    return EventsResult(accepted=len(body) - duplicates, duplicates=duplicates)
 
 
 async def get_fleet(service: ServiceDep) -> dict[str, Any]:
@@ -108,11 +130,20 @@ ROUTES: list[BaseRoute] = [
         response_model=IngestResult,
         summary="Ingest host reports",
     ),
+    APIRoute(
+        "/api/v1/events",
+        post_events,
+        methods=["POST"],
+        response_model=EventsResult,
+        summary="Ingest training-run events",
+    ),
     APIRoute("/api/v1/fleet", get_fleet, methods=["GET"], summary="Latest state of every host"),
     APIRoute("/healthz", healthz, methods=["GET"], summary="Liveness and database check"),
     APIRoute(
         "/metrics", metrics, methods=["GET"], summary="Prometheus metrics", response_class=Response
     ),
+    Route("/slack/events", slack_events, methods=["POST"]),
+    Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
 ]
 
 

@@ -2,6 +2,11 @@
 
 from alembic import context
 
+from bot.store import (
+    chat_models,  # noqa: F401  (registers its tables on Base.metadata)
+    run_models,  # noqa: F401  (registers its tables on Base.metadata)
+    sota_models,  # noqa: F401  (registers its tables on Base.metadata)
+)
 from bot.store.models import Base
 
 connection = context.config.attributes.get("connection")

@@ -18,12 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.snapshot import utc_now
 from bot.api.schema import HostReportIn
 from bot.store.models import Gpu, GpuSample, Host, HostSample, table
+from bot.store.upsert import insert_ignoring_conflicts
 
 log = logging.getLogger("dlbot.ingest")
 MAX_BATCH_REPORTS = 500
@@ -51,12 +51,6 @@ class _HostState:
         return report.seq > self.seq or report.sampled_at > self.sampled_at
 
 
-def _insert(conn: AsyncConnection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) -> list[bool]:
     """Apply reports in order inside the caller's transaction; True marks a stale report."""
     now = utc_now()
@@ -65,7 +59,7 @@ async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) 
     for report in reports:
         first.setdefault(report.host, report)
     await conn.execute(
-        _insert(conn, hosts_t).on_conflict_do_nothing(index_elements=["name"]),
+        insert_ignoring_conflicts(conn, hosts_t, ["name"]),
         [
             {
                 "name": r.host,
@@ -188,9 +182,7 @@ async def _write_history(
         for r in reports
     ]
     await conn.execute(
-        _insert(conn, host_samples_t).on_conflict_do_nothing(
-            index_elements=["host_id", "sampled_at"]
-        ),
+        insert_ignoring_conflicts(conn, host_samples_t, ["host_id", "sampled_at"]),
         host_rows,
     )
     gpu_rows = [
@@ -208,9 +200,7 @@ async def _write_history(
     ]
     if gpu_rows:
         await conn.execute(
-            _insert(conn, gpu_samples_t).on_conflict_do_nothing(
-                index_elements=["host_id", "gpu_index", "sampled_at"]
-            ),
+            insert_ignoring_conflicts(conn, gpu_samples_t, ["host_id", "gpu_index", "sampled_at"]),
             gpu_rows,
         )
 

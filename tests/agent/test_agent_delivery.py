@@ -126,7 +126,10 @@ def test_sigterm_stops_the_agent_cleanly(tmp_path: Path) -> None:
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "agent", "--interval", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -146,7 +149,11 @@ def test_once_dry_run_prints_the_report_and_sends_nothing(tmp_path: Path) -> Non
     env = {**os.environ, "DLBOT_DATA_DIR": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-m", "bot.cli", "agent", "--once", "--dry-run", "--host-name", "ws-1"],
-        env=env, capture_output=True, text=True, timeout=60, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     body = json.loads(out)
     assert body["host"] == "ws-1"

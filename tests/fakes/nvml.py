@@ -15,7 +15,10 @@ from typing import Any
 
 import pynvml
 
-_ERRORS = {"Not Supported": pynvml.NVML_ERROR_NOT_SUPPORTED, "GPU is lost": pynvml.NVML_ERROR_GPU_IS_LOST}
+_ERRORS = {
+    "Not Supported": pynvml.NVML_ERROR_NOT_SUPPORTED,
+    "GPU is lost": pynvml.NVML_ERROR_GPU_IS_LOST,
+}
 
 
 @dataclass
@@ -34,15 +37,19 @@ class _Memory:
 @dataclass
 class _Process:
     pid: int
-    usedGpuMemory: int | None  # noqa: N815 (pynvml's name)
+    usedGpuMemory: int | None
 
 
 class FakeNvml:
     NVMLError = pynvml.NVMLError
     NVML_TEMPERATURE_GPU = pynvml.NVML_TEMPERATURE_GPU
 
-    def __init__(self, capture: Path | dict[str, Any], failing: set[int] | None = None,
-                 init_error: int | None = None) -> None:
+    def __init__(
+        self,
+        capture: Path | dict[str, Any],
+        failing: set[int] | None = None,
+        init_error: int | None = None,
+    ) -> None:
         data = json.loads(capture.read_text()) if isinstance(capture, Path) else capture
         self.gpus: list[dict[str, Any]] = data["gpus"]
         self.failing = failing or set()
@@ -59,44 +66,45 @@ class FakeNvml:
             raise pynvml.NVMLError(_ERRORS[value.removeprefix("error: ")])
         return value
 
-    def nvmlInit(self) -> None:  # noqa: N802
+    def nvmlInit(self) -> None:
         if self.init_error is not None:
             raise pynvml.NVMLError(self.init_error)
         self.initialised = True
 
-    def nvmlShutdown(self) -> None:  # noqa: N802
+    def nvmlShutdown(self) -> None:
         self.initialised = False
 
-    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+    def nvmlDeviceGetCount(self) -> int:
         return len(self.gpus)
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:  # noqa: N802
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
         return index
 
-    def nvmlDeviceGetName(self, h: int) -> str:  # noqa: N802
+    def nvmlDeviceGetName(self, h: int) -> str:
         return str(self._field(h, "name"))
 
-    def nvmlDeviceGetUUID(self, h: int) -> str:  # noqa: N802
+    def nvmlDeviceGetUUID(self, h: int) -> str:
         return str(self._field(h, "uuid"))
 
-    def nvmlDeviceGetUtilizationRates(self, h: int) -> _Utilization:  # noqa: N802
+    def nvmlDeviceGetUtilizationRates(self, h: int) -> _Utilization:
         return _Utilization(self._field(h, "util_gpu"), self._field(h, "util_mem"))
 
-    def nvmlDeviceGetMemoryInfo(self, h: int) -> _Memory:  # noqa: N802
-        return _Memory(self._field(h, "mem_total"), self._field(h, "mem_used"),
-                       self._field(h, "mem_free"))
+    def nvmlDeviceGetMemoryInfo(self, h: int) -> _Memory:
+        return _Memory(
+            self._field(h, "mem_total"), self._field(h, "mem_used"), self._field(h, "mem_free")
+        )
 
-    def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:  # noqa: N802
+    def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:
         assert sensor == pynvml.NVML_TEMPERATURE_GPU
         return int(self._field(h, "temp"))
 
-    def nvmlDeviceGetPowerUsage(self, h: int) -> int:  # noqa: N802
+    def nvmlDeviceGetPowerUsage(self, h: int) -> int:
         return int(self._field(h, "power_mw"))
 
-    def nvmlDeviceGetEnforcedPowerLimit(self, h: int) -> int:  # noqa: N802
+    def nvmlDeviceGetEnforcedPowerLimit(self, h: int) -> int:
         return int(self._field(h, "power_limit_mw"))
 
-    def nvmlDeviceGetFanSpeed(self, h: int) -> int:  # noqa: N802
+    def nvmlDeviceGetFanSpeed(self, h: int) -> int:
         return int(self._field(h, "fan"))
 
     def _processes(self, h: int, kind: str) -> list[_Process]:
@@ -106,8 +114,8 @@ class FakeNvml:
             if p["kind"] == kind
         ]
 
-    def nvmlDeviceGetComputeRunningProcesses(self, h: int) -> list[_Process]:  # noqa: N802
+    def nvmlDeviceGetComputeRunningProcesses(self, h: int) -> list[_Process]:
         return self._processes(h, "nvmlDeviceGetComputeRunningProcesses")
 
-    def nvmlDeviceGetGraphicsRunningProcesses(self, h: int) -> list[_Process]:  # noqa: N802
+    def nvmlDeviceGetGraphicsRunningProcesses(self, h: int) -> list[_Process]:
         return self._processes(h, "nvmlDeviceGetGraphicsRunningProcesses")

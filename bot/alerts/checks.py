@@ -1,0 +1,362 @@
+"""The periodic checks APScheduler runs inside the service: hosts offline and back, GPUs held
+but idle, stalled runs, unwrapped GPU processes that ended, and history pruning."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from agent.snapshot import utc_now
+from bot.alerts.outbox import chat_identities, create_alert
+from bot.chat.sending import Destination
+from bot.runs.events import run_payload
+from bot.store.models import Gpu, GpuSample, Host, HostSample, table
+from bot.store.run_models import GpuIdleWatch, HostWatch, Run, SeenProcess
+
+log = logging.getLogger("dlbot.checks")
+hosts_t, gpus_t = table(Host), table(Gpu)
+host_watch_t, idle_t, seen_t, runs_t = (
+    table(HostWatch),
+    table(GpuIdleWatch),
+    table(SeenProcess),
+    table(Run),
+)
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    offline_after: timedelta
+    idle_after: timedelta
+    idle_min_memory_mib: int
+    idle_max_utilization: int
+    stall_after: timedelta
+    unwrapped_min: timedelta
+    history: timedelta
+    rules: frozenset[str]
+
+
+Destinations = Callable[[], Awaitable[Sequence[Destination]]]
+
+
+class Checks:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: CheckSettings,
+        destinations: Destinations,
+        on_alert: Callable[[], None],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._destinations = destinations
+        self._on_alert = on_alert
+        self._clock = clock
+
+    async def run_all(self) -> None:
+        for check in (self.offline, self.idle, self.stalled, self.unwrapped):
+            try:
+                await check()
+            except Exception:
+                log.exception("check %s failed", check.__name__)
+
+    async def _alert(self, conn: AsyncConnection, rule: str, **fields: Any) -> bool:
+        if rule not in self._settings.rules:
+            return False
+        return await create_alert(
+            conn, destinations=await self._destinations(), now=self._clock(), **fields
+        )
+
+    async def offline(self) -> None:
+        now = self._clock()
+        cutoff = now - self._settings.offline_after
+        alerted = False
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        hosts_t.c.id,
+                        hosts_t.c.name,
+                        hosts_t.c.last_seen_at,
+                        host_watch_t.c.host_id.label("watched"),
+                        host_watch_t.c.offline_since,
+                    ).outerjoin(host_watch_t, host_watch_t.c.host_id == hosts_t.c.id)
+                )
+            ).all()
+            for row in rows:
+                offline = row.last_seen_at < cutoff
+                if row.watched is None:
+                    await conn.execute(
+                        host_watch_t.insert().values(
+                            host_id=row.id, offline_since=row.last_seen_at if offline else None
+                        )
+                    )
+                elif offline == (row.offline_since is not None):
+                    continue
+                else:
+                    await conn.execute(
+                        host_watch_t.update()
+                        .where(host_watch_t.c.host_id == row.id)
+                        .values(offline_since=row.last_seen_at if offline else None)
+                    )
+                if offline:
+                    alerted |= await self._alert(
+                        conn,
+                        "host_offline",
+                        kind="host_offline",
+                        dedup_key=f"host_offline:{row.name}:{row.last_seen_at.isoformat()}",
+                        subject=row.name,
+                        payload={"host": row.name, "last_seen_at": row.last_seen_at.isoformat()},
+                    )
+                elif row.watched is not None:
+                    minutes = round((now - row.offline_since).total_seconds() / 60)
+                    alerted |= await self._alert(
+                        conn,
+                        "host_offline",
+                        kind="host_online",
+                        dedup_key=f"host_online:{row.name}:{row.offline_since.isoformat()}",
+                        subject=row.name,
+                        payload={"host": row.name, "offline_minutes": minutes},
+                    )
+        if alerted:
+            self._on_alert()
+
+    async def idle(self) -> None:
+        s = self._settings
+        now = self._clock()
+        alerted = False
+        async with self._engine.begin() as conn:
+            held = {
+                (row.host_id, row.gpu_index): row
+                for row in await conn.execute(
+                    select(
+                        gpus_t.c.host_id,
+                        gpus_t.c.index.label("gpu_index"),
+                        gpus_t.c.memory_used_mib,
+                        gpus_t.c.utilization_gpu,
+                        gpus_t.c.processes,
+                        hosts_t.c.name,
+                    )
+                    .join(hosts_t, hosts_t.c.id == gpus_t.c.host_id)
+                    .where(
+                        hosts_t.c.last_seen_at >= now - s.offline_after,
+                        gpus_t.c.memory_used_mib >= s.idle_min_memory_mib,
+                        gpus_t.c.utilization_gpu <= s.idle_max_utilization,
+                    )
+                )
+            }
+            watched = {(r.host_id, r.gpu_index): r for r in await conn.execute(select(idle_t))}
+            gone = [k for k in watched if k not in held]
+            if gone:
+                await conn.execute(
+                    idle_t.delete().where(
+                        or_(
+                            *(and_(idle_t.c.host_id == h, idle_t.c.gpu_index == i) for h, i in gone)
+                        )
+                    )
+                )
+            new = [k for k in held if k not in watched]
+            if new:
+                await conn.execute(
+                    idle_t.insert(),
+                    [
+                        {"host_id": h, "gpu_index": i, "since": now, "alerted": False}
+                        for h, i in new
+                    ],
+                )
+            for key, watch in watched.items():
+                gpu = held.get(key)
+                if gpu is None or watch.alerted or now - watch.since < s.idle_after:
+                    continue
+                users = sorted({p.get("user") or "?" for p in gpu.processes})
+                payload = {
+                    "host": gpu.name,
+                    "gpu_index": gpu.gpu_index,
+                    "memory_used_mib": gpu.memory_used_mib,
+                    "utilization_gpu": gpu.utilization_gpu,
+                    "idle_minutes": round((now - watch.since).total_seconds() / 60),
+                    "users": users,
+                    "user": users[0] if len(users) == 1 else None,
+                    "mentions": await chat_identities(conn, users[0]) if len(users) == 1 else {},
+                }
+                alerted |= await self._alert(
+                    conn,
+                    "gpu_idle",
+                    kind="gpu_idle",
+                    dedup_key=f"gpu_idle:{gpu.name}:{gpu.gpu_index}:{watch.since.isoformat()}",
+                    subject=gpu.name,
+                    payload=payload,
+                )
+                await conn.execute(
+                    idle_t.update()
+                    .where(idle_t.c.host_id == key[0], idle_t.c.gpu_index == key[1])
+                    .values(alerted=True)
+                )
+        if alerted:
+            self._on_alert()
+
+    async def stalled(self) -> None:
+        s = self._settings
+        now = self._clock()
+        alerted = False
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(runs_t)
+                    .join(hosts_t, hosts_t.c.name == runs_t.c.host)
+                    .where(
+                        runs_t.c.state == "running",
+                        runs_t.c.stalled.is_(False),
+                        runs_t.c.last_activity_at < now - s.stall_after,
+                        hosts_t.c.last_seen_at >= now - s.offline_after,
+                    )
+                )
+            ).all()
+            for row in rows:
+                run = dict(row._mapping)
+                payload = run_payload(run)
+                payload["quiet_minutes"] = round(
+                    (now - run["last_activity_at"]).total_seconds() / 60
+                )
+                payload["mentions"] = await chat_identities(conn, run["user"])
+                alerted |= await self._alert(
+                    conn,
+                    "run_stalled",
+                    kind="run_stalled",
+                    dedup_key=f"run_stalled:{run['id']}:{run['last_activity_at'].isoformat()}",
+                    subject=run["id"],
+                    payload=payload,
+                    mute_targets=[run["host"], run["name"]],
+                )
+                await conn.execute(
+                    runs_t.update().where(runs_t.c.id == run["id"]).values(stalled=True)
+                )
+        if alerted:
+            self._on_alert()
+
+    async def unwrapped(self) -> None:
+        s = self._settings
+        now = self._clock()
+        alerted = False
+        async with self._engine.begin() as conn:
+            hosts = {
+                r.id: r
+                for r in await conn.execute(
+                    select(hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seen_at)
+                )
+            }
+            online = {h for h, r in hosts.items() if r.last_seen_at >= now - s.offline_after}
+            current: dict[tuple[int, int], dict[str, Any]] = {}
+            for row in await conn.execute(
+                select(
+                    gpus_t.c.host_id, gpus_t.c.index.label("gpu_index"), gpus_t.c.processes
+                ).where(gpus_t.c.host_id.in_(online))
+            ):
+                for proc in row.processes:
+                    entry = current.setdefault(
+                        (row.host_id, proc["pid"]),
+                        {"user": proc.get("user"), "command": proc.get("command"), "gpus": []},
+                    )
+                    entry["gpus"].append(row.gpu_index)
+            seen = {(r.host_id, r.pid): r for r in await conn.execute(select(seen_t))}
+            for key, proc in current.items():
+                if key in seen:
+                    await conn.execute(
+                        seen_t.update()
+                        .where(seen_t.c.host_id == key[0], seen_t.c.pid == key[1])
+                        .values(last_seen_at=now, gpus=proc["gpus"])
+                    )
+                else:
+                    await conn.execute(
+                        seen_t.insert().values(
+                            host_id=key[0], pid=key[1], first_seen_at=now, last_seen_at=now, **proc
+                        )
+                    )
+            for key, row in seen.items():
+                if key in current or key[0] not in online:
+                    continue
+                await conn.execute(
+                    seen_t.delete().where(seen_t.c.host_id == key[0], seen_t.c.pid == key[1])
+                )
+                lived = row.last_seen_at - row.first_seen_at
+                host = hosts[key[0]].name
+                if lived < s.unwrapped_min or await _wrapped(conn, host, row):
+                    continue
+                alerted |= await self._record_unwrapped(conn, host, row, now)
+        if alerted:
+            self._on_alert()
+
+    async def _record_unwrapped(
+        self, conn: AsyncConnection, host: str, row: Any, now: datetime
+    ) -> bool:
+        run_id = f"unwrapped-{host}-{row.pid}-{int(row.first_seen_at.timestamp())}"[:64]
+        run = {
+            "id": run_id,
+            "name": (row.command or f"pid {row.pid}")[:256],
+            "host": host,
+            "user": row.user,
+            "command": row.command,
+            "pid": row.pid,
+            "gpus": row.gpus,
+            "source": "unwrapped",
+            "state": "ended_unknown",
+            "started_at": row.first_seen_at,
+            "ended_at": row.last_seen_at,
+            "last_activity_at": row.last_seen_at,
+            "duration_s": (row.last_seen_at - row.first_seen_at).total_seconds(),
+            "stalled": False,
+        }
+        await conn.execute(runs_t.insert().values(**run))
+        payload = run_payload(run)
+        payload["pid"] = row.pid
+        payload["mentions"] = await chat_identities(conn, row.user)
+        return await self._alert(
+            conn,
+            "run_ended_unknown",
+            kind="run_ended_unknown",
+            dedup_key=f"unwrapped:{run_id}",
+            subject=run_id,
+            payload=payload,
+            mute_targets=[host],
+        )
+
+    async def prune_history(self) -> int:
+        cutoff = self._clock() - self._settings.history
+        async with self._engine.begin() as conn:
+            removed = 0
+            for model in (GpuSample, HostSample):
+                t = table(model)
+                result = await conn.execute(t.delete().where(t.c.sampled_at < cutoff))
+                removed += result.rowcount or 0
+        return removed
+
+
+async def _wrapped(conn: AsyncConnection, host: str, proc: Any) -> bool:
+    """Whether a wrapped or watched run covers this process (same pid, or same user at the
+    same time, as with the workers a launcher such as torchrun starts)."""
+    margin = timedelta(minutes=1)
+    found = await conn.execute(
+        select(runs_t.c.id)
+        .where(
+            runs_t.c.host == host,
+            runs_t.c.source != "unwrapped",
+            or_(
+                runs_t.c.pid == proc.pid,
+                and_(
+                    runs_t.c.user == proc.user,
+                    runs_t.c.started_at <= proc.first_seen_at + margin,
+                    or_(
+                        runs_t.c.ended_at.is_(None), runs_t.c.ended_at >= proc.last_seen_at - margin
+                    ),
+                ),
+            ),
+        )
+        .limit(1)
+    )
+    return found.first() is not None

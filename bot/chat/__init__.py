@@ -1,0 +1,1 @@
+"""Chat front ends (Slack, Telegram), their senders, access control and alert destinations."""

@@ -1,0 +1,158 @@
+"""The Slack front end: slack-bolt's AsyncApp in Socket Mode or HTTP mode.
+
+Slash commands and @mentions become Invocations; the registry runs them; replies are rendered
+as Block Kit. Every slash command is acknowledged first (Slack's 3-second limit) and answered
+through its response_url: in the channel for a channel reply, ephemeral for errors and help.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.signature import Clock, SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.chat import messages
+from bot.chat.access import is_admin, slack_allowed
+from bot.chat.commands import failure_reply, invocation
+from bot.chat.slack_sender import SlackSender
+from bot.render.slack import render_slack
+from handlers.reply import Reply, error_reply
+
+if TYPE_CHECKING:
+    from bot.service import Service
+
+log = logging.getLogger("dlbot.chat.slack")
+ANY_COMMAND = re.compile(r"^/")
+LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(\|[^>]*)?>)+")
+ROOT_COMMAND = "dlbot"
+
+
+class _CallableClock(Clock):
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now()
+
+
+def unescape(text: str) -> str:
+    """Slack sends ``&``, ``<`` and ``>`` typed by a user as entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def command_text(command: str, text: str) -> str:
+    """``/dlbot subscribe`` runs ``subscribe`` (help when empty); ``/gpus free`` runs ``gpus``."""
+    name = command.removeprefix("/")
+    if name == ROOT_COMMAND:
+        return text
+    return f"{name} {text}"
+
+
+class SlackFrontEnd:
+    def __init__(self, service: Service, clock: Callable[[], float] = time.time) -> None:
+        settings = service.settings
+        self.service = service
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url
+        )
+        self.sender = SlackSender(self.client)
+        self.socket_mode = bool(settings.slack_app_token)
+        self.verifier = (
+            SignatureVerifier(settings.slack_signing_secret, _CallableClock(clock))
+            if settings.slack_signing_secret
+            else None
+        )
+        self.team_id = ""
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=False,
+            logger=log,
+        )
+        self.app.command(ANY_COMMAND)(self._on_command)
+        self.app.event("app_mention")(self._on_mention)
+        self._socket: AsyncSocketModeHandler | None = None
+
+    async def start(self) -> None:
+        identity = await self.client.auth_test()
+        self.team_id = str(identity["team_id"])
+        if self.socket_mode:
+            self._socket = AsyncSocketModeHandler(self.app, self.service.settings.slack_app_token)
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info(messages.SLACK_SOCKET_MODE, self.team_id)
+        else:
+            log.info(messages.SLACK_HTTP_MODE, self.team_id)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+    async def handle_http(self, request: Request) -> Response:
+        """POST /slack/events: verify the signature (5-minute window), then let bolt dispatch."""
+        body = await request.body()
+        if self.verifier is None or not self.verifier.is_valid_request(body, request.headers):
+            return Response("invalid signature", status_code=401)
+        answer = await self.app.async_dispatch(
+            AsyncBoltRequest(body=body.decode("utf-8"), headers=dict(request.headers))
+        )
+        return Response(
+            content=answer.body,
+            status_code=answer.status,
+            headers=answer.first_headers_without_set_cookie(),
+        )
+
+    def _allowed(self, team_id: str | None, channel_id: str | None) -> bool:
+        return slack_allowed(self.service.settings, self.team_id, team_id, channel_id)
+
+    async def _run(self, text: str, user_id: str | None, channel_id: str | None) -> Reply:
+        admin = is_admin(self.service.settings, user_id)
+        parsed = invocation(unescape(text), "slack", user_id, channel_id, admin)
+        return await self.service.ask("", parsed)
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        channel_id, user_id = body.get("channel_id"), body.get("user_id")
+        try:
+            if not self._allowed(body.get("team_id"), channel_id):
+                reply = error_reply(messages.slack_refusal(body.get("team_id"), channel_id))
+            else:
+                text = command_text(str(body.get("command", "")), str(body.get("text", "")))
+                reply = await self._run(text, user_id, channel_id)
+        except Exception:
+            reply = failure_reply("slack command")
+        message = render_slack(reply)
+        public = reply.ok and reply.visibility == "channel"
+        await respond(
+            text=message.text,
+            blocks=message.blocks,
+            response_type="in_channel" if public else "ephemeral",
+        )
+
+    async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        channel_id, user_id = event.get("channel"), event.get("user")
+        if channel_id is None or user_id is None:
+            return
+        try:
+            if not self._allowed(body.get("team_id"), channel_id):
+                reply = error_reply(messages.slack_refusal(body.get("team_id"), channel_id))
+            else:
+                text = LEADING_MENTIONS.sub("", str(event.get("text", "")))
+                reply = await self._run(text, user_id, channel_id)
+        except Exception:
+            reply = failure_reply("slack mention")
+        if reply.ok and reply.visibility == "channel":
+            await self.sender.send(channel_id, reply, thread_ts=event.get("thread_ts"))
+        else:
+            await self.sender.send_ephemeral(channel_id, user_id, reply)

@@ -1,0 +1,155 @@
+"""The Telegram front end: python-telegram-bot's Application, polling or webhook.
+
+Any message that starts with ``/`` is a command (``/gpus``, ``/gpus@BotName free``; also the
+documented test updates that carry no bot_command entity). Commands addressed to another bot
+are ignored; chats outside TELEGRAM_ALLOWED_CHATS get only a refusal that names their chat id.
+In webhook mode updates arrive at POST /telegram/webhook on the service's own HTTP server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from telegram import BotCommand, Update, User
+from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
+
+from bot.chat import messages
+from bot.chat.access import is_admin, telegram_chat_allowed
+from bot.chat.commands import failure_reply, invocation
+from bot.chat.telegram_sender import TelegramSender
+from handlers.commands import REGISTRY
+from handlers.reply import Reply, error_reply
+
+if TYPE_CHECKING:
+    from bot.service import Service
+
+log = logging.getLogger("dlbot.chat.telegram")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_DESCRIPTION_CHARS = 256
+START_COMMAND = "start"
+ALLOWED_UPDATES = ["message"]
+
+
+def file_url(api_url: str) -> str:
+    """The file download base that goes with a Bot API base (``.../bot`` -> ``.../file/bot``)."""
+    base = api_url.rstrip("/")
+    return base.removesuffix("/bot") + "/file/bot"
+
+
+def _with_is_bot(data: Any) -> Any:
+    """Telegram's documented test update omits ``from.is_bot``, which PTB requires; a
+    human sender is what that update describes."""
+    sender = data.get("message", {}).get("from") if isinstance(data, dict) else None
+    if isinstance(sender, dict):
+        sender.setdefault("is_bot", False)
+    return data
+
+
+def menu() -> list[BotCommand]:
+    """Every registry command, for ``set_my_commands``."""
+    return [
+        BotCommand(c.name, c.summary[:MAX_DESCRIPTION_CHARS] or c.name) for c in REGISTRY.commands
+    ]
+
+
+class TelegramFrontEnd:
+    def __init__(self, service: Service) -> None:
+        settings = service.settings
+        token = settings.telegram_bot_token or ""
+        self.service = service
+        self.webhook = settings.telegram_mode == "webhook"
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(settings.telegram_api_url)
+            .base_file_url(file_url(settings.telegram_api_url))
+            .rate_limiter(AIORateLimiter())
+        )
+        if self.webhook:
+            builder = builder.updater(None)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.application.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE & filters.TEXT & filters.Regex(r"^/"), self._on_command
+            )
+        )
+        self.application.add_error_handler(self._on_error)
+        self.sender = TelegramSender(self.application.bot)
+
+    @property
+    def username(self) -> str:
+        return str(self.application.bot.username)
+
+    async def start(self) -> None:
+        settings = self.service.settings
+        await self.application.initialize()
+        await self.application.bot.set_my_commands(menu())
+        if self.webhook:
+            await self.application.bot.set_webhook(
+                url=settings.telegram_webhook_url or "",
+                secret_token=settings.telegram_webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info(messages.TELEGRAM_WEBHOOK, settings.telegram_webhook_url, self.username)
+        elif self.application.updater is not None:
+            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info(messages.TELEGRAM_POLLING, self.username)
+        if not settings.telegram_allowed_chats:
+            log.warning(messages.TELEGRAM_NO_ALLOWED_CHATS)
+        await self.application.start()
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def handle_webhook(self, request: Request) -> Response:
+        """POST /telegram/webhook: 403 without the right secret header, else queue the update."""
+        expected = (self.service.settings.telegram_webhook_secret or "").encode()
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not expected or not hmac.compare_digest(given, expected):
+            return Response("forbidden", status_code=403)
+        try:
+            update = Update.de_json(_with_is_bot(await request.json()), self.application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return Response("not a Telegram update", status_code=400)
+        await self.application.update_queue.put(update)
+        return Response(status_code=200)
+
+    def _addressed_elsewhere(self, text: str) -> bool:
+        first = text.split(maxsplit=1)[0]
+        _, at, bot_name = first.partition("@")
+        return bool(at) and bot_name.lower() != self.username.lower()
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.text is None or self._addressed_elsewhere(message.text):
+            return
+        chat_id = str(message.chat.id)
+        try:
+            reply = await self._reply(message.text, chat_id, message.from_user)
+        except Exception:
+            reply = failure_reply("telegram command")
+        await self.sender.send(chat_id, reply, reply_to_message_id=message.message_id)
+
+    async def _reply(self, text: str, chat_id: str, user: User | None) -> Reply:
+        settings = self.service.settings
+        if not telegram_chat_allowed(settings, chat_id):
+            return error_reply(messages.telegram_refusal(chat_id))
+        user_id = str(user.id) if user is not None else None
+        parsed = invocation(text, "telegram", user_id, chat_id, is_admin(settings, user_id))
+        if parsed.command == START_COMMAND:
+            parsed = invocation("help", "telegram", user_id, chat_id, parsed.is_admin)
+        return await self.service.ask("", parsed)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Failures outside a command (sending the reply itself): logged, nothing is sent."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed", update_id, exc_info=context.error)

@@ -1,0 +1,114 @@
+"""Block Kit rendering for Slack: escaped mrkdwn within Slack's block and text limits.
+
+Everything a user or a host controls is escaped (``&``, ``<``, ``>``), so a process named
+``<!channel>`` cannot ping the channel. Headings use ``plain_text``, which Slack never parses
+for mentions or links, so they are sent as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.chat import messages
+from bot.render.split import escaped_chunks, pack
+from bot.render.text import table_text
+from handlers.reply import Block, Bold, Code, Heading, Link, Mono, Paragraph, Reply, Span, Table
+
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 3000
+MAX_HEADER_CHARS = 150
+MAX_FIELD_CHARS = 2000
+MAX_FIELD_ROWS = 4
+MAX_FALLBACK_CHARS = 300
+CODE_FENCE = "```"
+
+SlackBlock = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    blocks: list[SlackBlock]
+    text: str
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_slack(reply: Reply) -> SlackMessage:
+    blocks = [rendered for block in reply.blocks for rendered in _block(block)]
+    if len(blocks) > MAX_BLOCKS:
+        kept = blocks[: MAX_BLOCKS - 1]
+        blocks = [*kept, _section(escape(messages.reply_cut(len(blocks) - len(kept))))]
+    return SlackMessage(blocks=blocks, text=fallback_text(reply))
+
+
+def fallback_text(reply: Reply) -> str:
+    """The notification text: the first heading or paragraph, escaped and short."""
+    for block in reply.blocks:
+        match block:
+            case Heading(text):
+                return _clip_escaped(text, MAX_FALLBACK_CHARS)
+            case Paragraph(spans):
+                return _clip_escaped("".join(s.text for s in spans), MAX_FALLBACK_CHARS)
+    return messages.SLACK_FALLBACK
+
+
+def _block(block: Block) -> list[SlackBlock]:
+    match block:
+        case Heading(text):
+            header = text if len(text) <= MAX_HEADER_CHARS else text[: MAX_HEADER_CHARS - 1] + "…"
+            return [{"type": "header", "text": {"type": "plain_text", "text": header}}]
+        case Paragraph(spans):
+            return [_section(text) for text in pack(_span_pieces(spans), MAX_SECTION_CHARS, "")]
+        case Table(columns, rows):
+            if len(columns) == 2 and len(rows) <= MAX_FIELD_ROWS:
+                return [_fields(columns, rows)]
+            return _code(table_text(columns, rows))
+        case Code(text):
+            return _code(text)
+
+
+def _span_pieces(spans: tuple[Span, ...]) -> list[str]:
+    pieces: list[str] = []
+    for span in spans:
+        if not span.text:
+            continue
+        match span:
+            case Bold(text):
+                pieces += [f"*{c}*" for c in escaped_chunks(text, MAX_SECTION_CHARS - 2, escape)]
+            case Mono(text):
+                pieces += [f"`{c}`" for c in escaped_chunks(text, MAX_SECTION_CHARS - 2, escape)]
+            case Link(text, url):
+                link = f"<{escape(url).replace('|', '%7C')}|{escape(text)}>"
+                if len(link) <= MAX_SECTION_CHARS:
+                    pieces.append(link)
+                else:
+                    pieces += escaped_chunks(text, MAX_SECTION_CHARS, escape)
+            case _:
+                pieces += escaped_chunks(span.text, MAX_SECTION_CHARS, escape)
+    return pieces
+
+
+def _section(mrkdwn: str) -> SlackBlock:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def _fields(columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> SlackBlock:
+    header = [f"*{_clip_escaped(c, MAX_FIELD_CHARS - 2)}*" for c in columns]
+    cells = [_clip_escaped(cell, MAX_FIELD_CHARS) or "-" for row in rows for cell in row]
+    return {
+        "type": "section",
+        "fields": [{"type": "mrkdwn", "text": text} for text in (*header, *cells)],
+    }
+
+
+def _code(text: str) -> list[SlackBlock]:
+    limit = MAX_SECTION_CHARS - 2 * len(CODE_FENCE)
+    return [_section(f"{CODE_FENCE}{c}{CODE_FENCE}") for c in escaped_chunks(text, limit, escape)]
+
+
+def _clip_escaped(text: str, limit: int) -> str:
+    chunks = escaped_chunks(text, limit - 1, escape)
+    return chunks[0] + "…" if len(chunks) > 1 else chunks[0]

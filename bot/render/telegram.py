@@ -1,0 +1,69 @@
+"""HTML rendering for Telegram: escaped text, each message within Telegram's 4,096 characters.
+
+A long reply is split on block boundaries (a block too long on its own is split inside); past
+``MAX_MESSAGES`` messages the rest is summarised in one line instead of flooding the chat.
+"""
+
+from __future__ import annotations
+
+import html
+
+from bot.chat import messages
+from bot.render.split import escaped_chunks, pack
+from bot.render.text import table_text
+from handlers.reply import Block, Bold, Code, Heading, Link, Mono, Paragraph, Reply, Span, Table
+
+MAX_MESSAGE_CHARS = 4096
+MAX_MESSAGES = 5
+BLOCK_SEPARATOR = "\n\n"
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def render_telegram(reply: Reply) -> list[str]:
+    pieces = [piece for block in reply.blocks for piece in _block(block)]
+    sent = pack(pieces, MAX_MESSAGE_CHARS, BLOCK_SEPARATOR)
+    if len(sent) > MAX_MESSAGES:
+        kept = sent[: MAX_MESSAGES - 1]
+        sent = [*kept, escape(messages.reply_cut(len(sent) - len(kept)))]
+    return sent
+
+
+def _block(block: Block) -> list[str]:
+    match block:
+        case Heading(text):
+            return _wrapped("b", text)
+        case Paragraph(spans):
+            return pack(_span_pieces(spans), MAX_MESSAGE_CHARS, "")
+        case Table(columns, rows):
+            return _wrapped("pre", table_text(columns, rows))
+        case Code(text):
+            return _wrapped("pre", text)
+
+
+def _span_pieces(spans: tuple[Span, ...]) -> list[str]:
+    pieces: list[str] = []
+    for span in spans:
+        if not span.text:
+            continue
+        match span:
+            case Bold(text):
+                pieces += _wrapped("b", text)
+            case Mono(text):
+                pieces += _wrapped("code", text)
+            case Link(text, url):
+                link = f'<a href="{html.escape(url, quote=True)}">{escape(text)}</a>'
+                pieces += [link] if len(link) <= MAX_MESSAGE_CHARS else _wrapped("", text)
+            case _:
+                pieces += escaped_chunks(span.text, MAX_MESSAGE_CHARS, escape)
+    return pieces
+
+
+def _wrapped(tag: str, text: str) -> list[str]:
+    if not tag:
+        return escaped_chunks(text, MAX_MESSAGE_CHARS, escape)
+    opening, closing = f"<{tag}>", f"</{tag}>"
+    limit = MAX_MESSAGE_CHARS - len(opening) - len(closing)
+    return [f"{opening}{chunk}{closing}" for chunk in escaped_chunks(text, limit, escape)]

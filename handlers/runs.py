@@ -1,0 +1,211 @@
+"""/runs, /run ID, /link UNIXUSER and /mute RUN|HOST [duration]."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+
+from handlers import run_messages as text
+from handlers.messages import ago, duration
+from handlers.registry import Context, Invocation, UsageError
+from handlers.reply import Block, Code, Heading, Mono, Reply, Table, error_reply, para
+from handlers.run_views import RunsQuery, RunView
+
+MAX_ACTIVE = 15
+MAX_RECENT = 10
+DEFAULT_MUTE = timedelta(hours=1)
+MAX_MUTE = timedelta(days=30)
+_DURATION = re.compile(r"^(\d+)([mhd])$")
+
+
+def _runs(context: Context) -> RunsQuery:
+    if context.runs is None:
+        raise RuntimeError("the service did not provide a runs query")
+    return context.runs
+
+
+async def runs_command(invocation: Invocation, context: Context) -> Reply:
+    runs = _runs(context)
+    host = user = None
+    if len(invocation.args) > 1:
+        raise UsageError(text.RUNS_TOO_MANY)
+    if invocation.args:
+        arg = invocation.args[0]
+        if arg.lower() == "mine":
+            user = await _unix_user(invocation, runs)
+            if user is None:
+                return error_reply(text.LINK_FIRST)
+        else:
+            host = arg
+    active = await runs.active(host, user)
+    recent = await runs.recent(host, user, MAX_RECENT)
+    scope = f" on {host}" if host else (f" of {user}" if user else "")
+    if not active and not recent:
+        return Reply(blocks=(para(text.NO_RUNS.format(scope=scope)),))
+    blocks: list[Block] = [Heading(f"Training runs{scope}")]
+    if active:
+        blocks.append(para(f"Active ({len(active)}):"))
+        blocks.append(
+            Table(
+                ("run", "id", "host", "user", "progress", "ETA", "latest"),
+                tuple(_active_row(r, context) for r in active[:MAX_ACTIVE]),
+            )
+        )
+        if len(active) > MAX_ACTIVE:
+            blocks.append(para(f"+{len(active) - MAX_ACTIVE} more active runs"))
+    if recent:
+        blocks.append(para("Recently ended:"))
+        blocks.append(
+            Table(
+                ("run", "id", "host", "user", "result", "ended"),
+                tuple(_ended_row(r, context) for r in recent),
+            )
+        )
+    blocks.append(para(text.RUN_DETAIL_HINT))
+    return Reply(blocks=tuple(blocks))
+
+
+async def _unix_user(invocation: Invocation, runs: RunsQuery) -> str | None:
+    if invocation.user_id is None:
+        return None
+    return await runs.unix_user(invocation.platform, invocation.user_id)
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _metrics(run: RunView, limit: int = 3) -> str:
+    items = list((run.metrics or {}).items())[:limit]
+    return " ".join(f"{k}={_number(v)}" for k, v in items)
+
+
+def _number(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _active_row(run: RunView, context: Context) -> tuple[str, ...]:
+    percent = f"{run.percent:.0f}%" if run.percent is not None else "—"
+    if run.step is not None and run.total:
+        percent += f" ({run.step:g}/{run.total:g})"
+    eta = run.eta()
+    state = " (stalled)" if run.stalled else ""
+    return (
+        _clip(run.name, 40) + state,
+        run.short_id,
+        run.host,
+        run.user or "?",
+        percent,
+        duration(eta) if eta is not None else "—",
+        _clip(_metrics(run), 60) or f"started {ago(run.started_at, context.now)}",
+    )
+
+
+def _result(run: RunView) -> str:
+    if run.state == "finished":
+        return "finished"
+    if run.state == "ended_unknown":
+        return "ended, status unknown"
+    if run.signal:
+        return f"crashed ({run.signal})"
+    return f"crashed (exit {run.exit_code})"
+
+
+def _ended_row(run: RunView, context: Context) -> tuple[str, ...]:
+    ended = ago(run.ended_at, context.now) if run.ended_at else "?"
+    return (_clip(run.name, 40), run.short_id, run.host, run.user or "?", _result(run), ended)
+
+
+async def run_command(invocation: Invocation, context: Context) -> Reply:
+    if len(invocation.args) != 1:
+        raise UsageError(text.RUN_NEEDS_ID)
+    matches = await _runs(context).find(invocation.args[0])
+    if not matches:
+        return error_reply(text.NO_SUCH_RUN.format(id=invocation.args[0]))
+    if len(matches) > 1:
+        ids = ", ".join(r.short_id for r in matches[:5])
+        return error_reply(text.AMBIGUOUS_RUN.format(id=invocation.args[0], ids=ids))
+    return _detail(matches[0], context)
+
+
+def _detail(run: RunView, context: Context) -> Reply:
+    status = run.state if run.state != "crashed" else _result(run)
+    facts = [
+        f"{status} · host {run.host} · user {run.user or '?'} · started "
+        f"{run.started_at:%Y-%m-%d %H:%M} UTC",
+    ]
+    if run.duration_s is not None:
+        facts.append(f"duration {duration(timedelta(seconds=run.duration_s))}")
+    if run.gpus:
+        facts.append("GPUs " + ",".join(map(str, run.gpus)))
+    if run.peak_gpu_memory_mib is not None:
+        facts.append(f"peak GPU memory {run.peak_gpu_memory_mib} MiB")
+    if run.percent is not None:
+        eta = run.eta()
+        facts.append(f"progress {run.percent:.0f}%" + (f", ETA {duration(eta)}" if eta else ""))
+    blocks: list[Block] = [Heading(f"{run.name} ({run.short_id})"), para(" · ".join(facts))]
+    if run.command:
+        blocks.append(para("command: ", Mono(_clip(run.command, 500))))
+    if run.git_commit:
+        blocks.append(para("git commit: ", Mono(run.git_commit)))
+    if run.metrics:
+        blocks.append(para("metrics: ", Mono(_clip(_metrics(run, 12), 500))))
+    if run.exception:
+        blocks.append(para("exception: ", Mono(_clip(run.exception, 500))))
+    if run.output_tail:
+        blocks.append(Code("\n".join(run.output_tail.splitlines()[-20:])[-2000:]))
+    return Reply(blocks=tuple(blocks))
+
+
+async def link_command(invocation: Invocation, context: Context) -> Reply:
+    runs = _runs(context)
+    if invocation.platform == "cli":
+        return error_reply(text.LINK_IN_CHAT)
+    if len(invocation.args) == 1 and invocation.user_id:
+        unix_user, chat_user = invocation.args[0], invocation.user_id
+    elif len(invocation.args) == 2 and invocation.is_admin:
+        unix_user, chat_user = invocation.args
+    else:
+        raise UsageError(text.LINK_USAGE_PROBLEM)
+    await runs.link(unix_user, invocation.platform, chat_user)
+    return Reply(blocks=(para(text.LINKED.format(user=unix_user)),), visibility="private")
+
+
+def parse_duration(value: str) -> timedelta:
+    match = _DURATION.match(value.strip().lower())
+    if not match:
+        raise UsageError(text.BAD_DURATION.format(value=value))
+    amount, unit = int(match.group(1)), match.group(2)
+    span = {
+        "m": timedelta(minutes=amount),
+        "h": timedelta(hours=amount),
+        "d": timedelta(days=amount),
+    }[unit]
+    if not timedelta(0) < span <= MAX_MUTE:
+        raise UsageError(text.BAD_DURATION.format(value=value))
+    return span
+
+
+async def mute_command(invocation: Invocation, context: Context) -> Reply:
+    runs = _runs(context)
+    if not 1 <= len(invocation.args) <= 2:
+        raise UsageError(text.MUTE_NEEDS_TARGET)
+    target = await _mute_target(runs, invocation.args[0])
+    if target is None:
+        return error_reply(text.UNKNOWN_MUTE_TARGET.format(target=invocation.args[0]))
+    if len(invocation.args) == 2 and invocation.args[1].lower() == "off":
+        removed = await runs.unmute(target)
+        return Reply(
+            blocks=(para((text.UNMUTED if removed else text.NOT_MUTED).format(target=target)),)
+        )
+    span = parse_duration(invocation.args[1]) if len(invocation.args) == 2 else DEFAULT_MUTE
+    await runs.mute(target, context.now + span, invocation.user_id)
+    return Reply(blocks=(para(text.MUTED.format(target=target, until=context.now + span)),))
+
+
+async def _mute_target(runs: RunsQuery, value: str) -> str | None:
+    if await runs.host_exists(value):
+        return value
+    matches: Sequence[RunView] = await runs.find(value)
+    return matches[0].id if len(matches) == 1 else None

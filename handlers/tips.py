@@ -1,0 +1,173 @@
+"""/tip: practical deep-learning tips in English and Chinese, and the crash-alert link.
+
+The answer language is the query's (any Chinese character -> Chinese, two or more English
+words -> English); a query too short to tell (``/tip onnx``) gets the default language
+(``DLBOT_LANGUAGE``). ``/tip en ...`` and ``/tip zh ...`` force it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from itertools import groupby
+
+from handlers import tip_messages as text
+from handlers.knowledge import LANGUAGES, Language, Tip, has_cjk
+from handlers.registry import Context, Invocation
+from handlers.reply import Block, Bold, Heading, Link, Mono, Reply, Span, Table, Text, para
+from handlers.tip_search import GOOD_MATCH, RELATED_MATCH, Match, TipIndex, default_index
+from handlers.tip_search import english_words as words_of
+
+MAX_SEE_ALSO = 2
+MAX_CLOSEST = 3
+INLINE_CODE = re.compile(r"`([^`]+)`")
+
+CRASH_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "cuda-mismatch",
+        re.compile(
+            r"driver version is insufficient|no kernel image is available|"
+            r"forward compatibility was attempted|CUDA driver version is insufficient",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "nccl-timeout",
+        re.compile(
+            r"NCCL[^\n]*(?:time ?out|timed out)|Watchdog caught collective operation timeout|"
+            r"ProcessGroupNCCL[^\n]*Timeout",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "cuda-oom",
+        re.compile(
+            r"CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED|"
+            r"ResourceExhaustedError|OOM when allocating",
+            re.IGNORECASE,
+        ),
+    ),
+    ("disk-full", re.compile(r"No space left on device|ENOSPC|\[Errno 28\]", re.IGNORECASE)),
+    (
+        "nan-loss",
+        re.compile(
+            r"\bloss\b[^\n]{0,40}?[:=\s]-?(?:nan|inf)\b|\b(?:nan|non-finite|inf) loss|"
+            r"loss is (?:nan|inf)|detected (?:nan|inf)|FloatingPointError",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "oom-killer",
+        re.compile(
+            r"^\s*Killed\s*$|SIGKILL|signal 9\b|exit(?:ed with)? code:? 137|OOMKilled|"
+            r"Out of memory: Killed process|oom-kill",
+            re.IGNORECASE | re.MULTILINE,
+        ),
+    ),
+)
+SIGKILL_EXIT_CODES = frozenset({-9, 137})
+
+
+def tip_for_crash(output_tail: str, exit_code: int | None = None) -> str | None:
+    """The troubleshooting tip id for a crashed run's output (and exit code), if one fits."""
+    for tip_id, pattern in CRASH_PATTERNS:
+        if pattern.search(output_tail):
+            return tip_id
+    if exit_code in SIGKILL_EXIT_CODES:
+        return "oom-killer"
+    return None
+
+
+async def tip_command(invocation: Invocation, context: Context) -> Reply:
+    args = list(invocation.args)
+    forced: Language | None = None
+    if args and args[0].lower() in LANGUAGES:
+        forced = "zh" if args[0].lower() == "zh" else "en"
+        args = args[1:]
+    query = " ".join(args).strip()
+    default: Language = "zh" if context.language == "zh" else "en"
+    index = default_index()
+    if not query:
+        return categories(index.tips, forced or default)
+    language = forced or query_language(query, default)
+    if query.lower() in text.RANDOM_WORDS:
+        return tip_reply(random.choice(index.tips), (), language)
+    matches = index.search(query)
+    if not matches or matches[0].score < GOOD_MATCH:
+        return no_match(query, matches, language)
+    best = matches[0]
+    related = [m.tip for m in matches[1:] if m.score >= RELATED_MATCH][:MAX_SEE_ALSO]
+    return tip_reply(best.tip, related or _same_category(index, best.tip), language)
+
+
+def query_language(query: str, default: Language) -> Language:
+    if has_cjk(query):
+        return "zh"
+    return "en" if len(words_of(query)) >= 2 else default
+
+
+def _same_category(index: TipIndex, tip: Tip) -> list[Tip]:
+    return [t for t in index.tips if t.category == tip.category and t.id != tip.id][:MAX_SEE_ALSO]
+
+
+def answer_spans(answer: str) -> tuple[Span, ...]:
+    """Answer text with `inline code` as Mono spans."""
+    parts = INLINE_CODE.split(answer)
+    return tuple(Mono(p) if i % 2 else Text(p) for i, p in enumerate(parts) if p)
+
+
+def tip_reply(tip: Tip, related: Sequence[Tip], language: Language) -> Reply:
+    blocks: list[Block] = [Heading(tip.title(language)), para(*answer_spans(tip.answer(language)))]
+    if tip.links:
+        spans: list[str | Span] = [text.LINKS(language)]
+        for i, url in enumerate(tip.links):
+            spans.extend([*([" · "] if i else []), Link(_link_text(url), url)])
+        blocks.append(para(*spans))
+    if related:
+        see: list[str | Span] = [text.SEE_ALSO(language)]
+        for i, other in enumerate(related):
+            see.extend(
+                [*(["; "] if i else []), Mono(f"/tip {other.id}"), f" {other.title(language)}"]
+            )
+        blocks.append(para(*see))
+    return Reply(blocks=tuple(blocks))
+
+
+def _link_text(url: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
+
+
+def no_match(query: str, matches: Sequence[Match], language: Language) -> Reply:
+    spans: list[str | Span] = [text.NO_TIP(language).format(query=query[:80])]
+    closest = matches[:MAX_CLOSEST]
+    if closest:
+        spans.append(text.CLOSEST(language))
+        for i, match in enumerate(closest):
+            spans.extend(
+                [
+                    *(["; "] if i else []),
+                    Mono(f"/tip {match.tip.id}"),
+                    f" {match.tip.title(language)}",
+                ]
+            )
+        spans.append(".")
+    spans.append(text.NO_CLOSE(language))
+    return Reply(blocks=(para(*spans),), visibility="private", ok=False)
+
+
+def categories(tips: Sequence[Tip], language: Language) -> Reply:
+    blocks: list[Block] = [Heading(text.TIPS_HEADING(language))]
+    columns = tuple(text.TIP_COLUMNS(language).split("|"))
+    ordered = sorted(tips, key=lambda t: _category_rank(t.category))
+    for category, group in groupby(ordered, key=lambda t: t.category):
+        members = list(group)
+        blocks.append(para(Bold(f"{text.category_name(category)(language)} ({len(members)})")))
+        blocks.append(Table(columns, tuple((t.id, t.title(language)) for t in members)))
+    blocks.append(para(text.TIPS_HINT(language)))
+    return Reply(blocks=tuple(blocks), visibility="private")
+
+
+def _category_rank(category: str) -> int:
+    names = list(text.CATEGORY_NAMES)
+    return names.index(category) if category in names else len(names)

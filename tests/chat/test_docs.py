@@ -1,0 +1,50 @@
+"""Docs stay true: the Slack manifest, /help, the Telegram menu names and .env.example."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.settings import Settings
+from handlers.commands import REGISTRY
+from handlers.registry import Invocation
+from tests.support import TestBot
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+def test_manifest_declares_commands_scopes_events_and_socket_mode() -> None:
+    manifest = yaml.safe_load((ROOT / "deploy" / "slack-app-manifest.yaml").read_text())
+    commands = [c["command"] for c in manifest["features"]["slash_commands"]]
+    assert commands == ["/gpus", "/runs", "/tip", "/sota", "/dlbot"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "app_mentions:read", "chat:write"} <= scopes
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
+    assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+def test_command_names_are_valid_telegram_commands() -> None:
+    assert all(re.fullmatch(r"[a-z0-9_]{1,32}", c.name) for c in REGISTRY.commands)
+
+
+async def test_help_lists_every_command(testbot: TestBot) -> None:
+    public = await testbot.ask("/help")
+    assert all(f"/{c.name}" in public for c in REGISTRY.public())
+    assert "/subscribe" not in public
+    admin = await testbot.service.ask("", Invocation("help", (), is_admin=True))
+    listed = {row[0].split()[0] for block in admin.blocks for row in getattr(block, "rows", ())}
+    assert listed == {c.usage.split()[0] for c in REGISTRY.commands}
+
+
+def test_chat_settings_are_in_env_example() -> None:
+    example = (ROOT / ".env.example").read_text()
+    names = [
+        str(field.alias)
+        for field in Settings.model_fields.values()
+        if str(field.alias).startswith(("SLACK_", "TELEGRAM_", "DLBOT_ADMINS"))
+    ]
+    assert len(names) == 15
+    for name in names:
+        assert re.search(rf"^# .+\n{name}=", example, re.MULTILINE), name

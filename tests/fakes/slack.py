@@ -1,0 +1,135 @@
+"""A fake Slack: the Web API methods dlbot calls, response_url, file uploads and Socket Mode.
+
+Point the SDK at it with ``SLACK_API_URL=fake.api_url``. Slash commands answered with
+``respond()`` arrive as ``response_url`` calls when their response_url is ``fake.response_url``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+from tests.fakes.server import WAIT_SECONDS, Call, ThreadedServer
+
+TEAM_ID = "T111"
+BOT_USER_ID = "UBOT"
+
+
+class FakeSlack(ThreadedServer):
+    def __init__(self, team_id: str = TEAM_ID) -> None:
+        super().__init__()
+        self.team_id = team_id
+        self._ts = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str = "cmd") -> str:
+        return f"{self.url}/response/{name}"
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/{method}", self._api),
+            web.post("/response/{name}", self._response),
+            web.post("/upload/{file_id}", self._upload),
+            web.get("/socket", self._socket),
+        ]
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        raw = await request.read()
+        if request.content_type == "application/json":
+            params: dict[str, Any] = json.loads(raw or b"{}")
+        else:
+            params = dict(parse_qsl(raw.decode()))
+        failure = self.recorder.next_failure(method)
+        self.recorder.record(Call(method, params, dict(request.headers), raw, failure is None))
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            return web.json_response(
+                {"ok": False, "error": failure.error}, status=failure.status, headers=headers
+            )
+        return web.json_response(self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        ts = f"1700000000.{next(self._ts):06d}"
+        match method:
+            case "auth.test":
+                return {
+                    "ok": True,
+                    "url": "https://test.slack.com/",
+                    "team": "Test",
+                    "user": "dlbot",
+                    "team_id": self.team_id,
+                    "user_id": BOT_USER_ID,
+                    "bot_id": "B111",
+                }
+            case "chat.postMessage":
+                return {"ok": True, "channel": params.get("channel"), "ts": ts}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": ts}
+            case "chat.update":
+                return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+            case "files.getUploadURLExternal":
+                file_id = f"F{next(self._ts)}"
+                return {
+                    "ok": True,
+                    "upload_url": f"{self.url}/upload/{file_id}",
+                    "file_id": file_id,
+                }
+            case "files.completeUploadExternal":
+                files = json.loads(params.get("files", "[]"))
+                return {
+                    "ok": True,
+                    "files": [{"id": f["id"], "title": f.get("title")} for f in files],
+                }
+            case "apps.connections.open":
+                return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _response(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        call = Call("response_url", json.loads(raw), dict(request.headers), raw)
+        self.recorder.record(call)
+        return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        file_id = request.match_info["file_id"]
+        self.recorder.record(Call("upload", {"file_id": file_id}, dict(request.headers), raw))
+        return web.Response(text=f"OK - {len(raw)}")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.recorder.record(Call("socket", json.loads(message.data), {}))
+        return ws
+
+    def send_envelope(self, envelope: dict[str, Any]) -> None:
+        """Push a Socket Mode envelope to every connected client."""
+        self.run(self._send_envelope(envelope))
+
+    async def _send_envelope(self, envelope: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        while not self._sockets and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        for ws in self._sockets:
+            await ws.send_json(envelope)
+
+    def connected(self) -> int:
+        return sum(not ws.closed for ws in self._sockets)
+
+    async def before_stop(self) -> None:
+        await asyncio.gather(*(ws.close() for ws in self._sockets))

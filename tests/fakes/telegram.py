@@ -1,0 +1,133 @@
+"""A fake Telegram Bot API: getMe, getUpdates (long polling), sendMessage, sendPhoto,
+setWebhook, deleteWebhook, setMyCommands; with scripted 429 (retry_after) and 500.
+
+Point python-telegram-bot at it with ``TELEGRAM_API_URL=fake.api_url``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.server import Call, ThreadedServer
+
+TOKEN = "123456:TEST-token"
+BOT = {"id": 4242, "is_bot": True, "first_name": "Test Bot", "username": "TestBot"}
+MAX_POLL_SECONDS = 2.0
+
+
+class FakeTelegram(ThreadedServer):
+    def __init__(self, token: str = TOKEN) -> None:
+        super().__init__()
+        self.token = token
+        self._updates: list[dict[str, Any]] = []
+        self._new_update: asyncio.Event | None = None
+        self._message_ids = itertools.count(1)
+        self._closing = False
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/bot"
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.route("*", "/bot{token}/{method}", self._api)]
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        params, raw = await _params(request)
+        failure = self.recorder.next_failure(method)
+        self.recorder.record(Call(method, params, dict(request.headers), raw, failure is None))
+        if failure is not None:
+            if failure.status == 429:
+                return _error(
+                    429,
+                    f"Too Many Requests: retry after {failure.retry_after}",
+                    {"retry_after": failure.retry_after},
+                )
+            return _error(failure.status, failure.error)
+        if method == "getUpdates":
+            return _ok(await self._get_updates(params))
+        return _ok(self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> Any:
+        match method:
+            case "getMe":
+                return BOT
+            case "sendMessage":
+                return self._message(params, text=params["text"])
+            case "sendPhoto":
+                photo = {"file_id": "P1", "file_unique_id": "UP1", "width": 640, "height": 480}
+                return self._message(params, photo=[photo])
+            case "setWebhook" | "deleteWebhook" | "setMyCommands":
+                return True
+        raise web.HTTPNotFound(text=json.dumps({"ok": False, "description": "Not Found"}))
+
+    def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "supergroup" if chat_id < 0 else "private"},
+            "from": BOT,
+            **content,
+        }
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0) or 0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        wait = min(float(params.get("timeout", 0) or 0), MAX_POLL_SECONDS)
+        if not self._updates and wait > 0 and not self._closing:
+            self._new_update = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), wait)
+        return list(self._updates)
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Queue an update for the next getUpdates."""
+        self.run(self._push(update))
+
+    async def _push(self, update: dict[str, Any]) -> None:
+        self._updates.append(update)
+        if self._new_update is not None:
+            self._new_update.set()
+
+    def sent_texts(self) -> list[str]:
+        return [c.params["text"] for c in self.calls("sendMessage")]
+
+    async def before_stop(self) -> None:
+        self._closing = True
+        if self._new_update is not None:
+            self._new_update.set()
+
+
+async def _params(request: web.Request) -> tuple[dict[str, Any], bytes]:
+    """The call's parameters (JSON, form or multipart; files as bytes) and its raw body."""
+    if request.content_type.startswith("multipart/"):
+        form = await request.post()
+        files = {k: v if isinstance(v, str) else v.file.read() for k, v in form.items()}
+        return files, b""
+    raw = await request.read()
+    if request.content_type == "application/json":
+        loaded: dict[str, Any] = json.loads(raw or b"{}")
+        return loaded, raw
+    form = await request.post()
+    return {k: str(v) for k, v in form.items()} | dict(request.query), raw
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
