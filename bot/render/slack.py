@@ -7,13 +7,26 @@ for mentions or links, so they are sent as they are.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.chat import messages
 from bot.render.split import escaped_chunks, pack
 from bot.render.text import table_text
-from handlers.reply import Block, Bold, Code, Heading, Link, Mono, Paragraph, Reply, Span, Table
+from handlers.reply import (
+    Block,
+    Bold,
+    Code,
+    Heading,
+    Link,
+    Mention,
+    Mono,
+    Paragraph,
+    Reply,
+    Span,
+    Table,
+)
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -70,6 +83,9 @@ def _block(block: Block) -> list[SlackBlock]:
             return _code(text)
 
 
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{1,20}$")
+
+
 def _span_pieces(spans: tuple[Span, ...]) -> list[str]:
     pieces: list[str] = []
     for span in spans:
@@ -86,6 +102,8 @@ def _span_pieces(spans: tuple[Span, ...]) -> list[str]:
                     pieces.append(link)
                 else:
                     pieces += escaped_chunks(text, MAX_SECTION_CHARS, escape)
+            case Mention(text, user_id) if _SLACK_USER.match(user_id):
+                pieces.append(f"<@{user_id}>")
             case _:
                 pieces += escaped_chunks(span.text, MAX_SECTION_CHARS, escape)
     return pieces

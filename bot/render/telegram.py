@@ -11,7 +11,19 @@ import html
 from bot.chat import messages
 from bot.render.split import escaped_chunks, pack
 from bot.render.text import table_text
-from handlers.reply import Block, Bold, Code, Heading, Link, Mono, Paragraph, Reply, Span, Table
+from handlers.reply import (
+    Block,
+    Bold,
+    Code,
+    Heading,
+    Link,
+    Mention,
+    Mono,
+    Paragraph,
+    Reply,
+    Span,
+    Table,
+)
 
 MAX_MESSAGE_CHARS = 4096
 MAX_MESSAGES = 5
@@ -56,6 +68,8 @@ def _span_pieces(spans: tuple[Span, ...]) -> list[str]:
             case Link(text, url):
                 link = f'<a href="{html.escape(url, quote=True)}">{escape(text)}</a>'
                 pieces += [link] if len(link) <= MAX_MESSAGE_CHARS else _wrapped("", text)
+            case Mention(text, user_id) if user_id.isdigit():
+                pieces.append(f'<a href="tg://user?id={user_id}">{escape(text[:64])}</a>')
             case _:
                 pieces += escaped_chunks(span.text, MAX_MESSAGE_CHARS, escape)
     return pieces

@@ -53,6 +53,8 @@ class _HostState:
 
 async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) -> list[bool]:
     """Apply reports in order inside the caller's transaction; True marks a stale report."""
+    if not reports:
+        return []
     now = utc_now()
     names = sorted({r.host for r in reports})
     first: dict[str, HostReportIn] = {}

@@ -166,7 +166,7 @@ def test_crash_output_links_to_the_troubleshooting_tip() -> None:
         ("step 1200 loss nan\nstep 1300 loss nan", "nan-loss"),
         ("RuntimeError: Function 'MulBackward0' returned nan values. Detected NaN", "nan-loss"),
         (
-            "RuntimeError: The NVIDIA driver on your system is too old ... CUDA driver version is insufficient for CUDA runtime version",
+            "CUDA initialization: CUDA driver version is insufficient for CUDA runtime version",
             "cuda-mismatch",
         ),
         ("epoch 3\nKilled\n", "oom-killer"),
