@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections import deque
 
@@ -23,11 +24,12 @@ class OutputTail:
         self._max = lines
         self._lines: deque[str] = deque(maxlen=lines)
         self._partial = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.bytes_seen = 0
 
     def feed(self, data: bytes) -> None:
         self.bytes_seen += len(data)
-        text = self._partial + data.decode("utf-8", "replace")
+        text = self._partial + self._decoder.decode(data)
         *complete, self._partial = text.split("\n")
         for line in complete:
             self._lines.append(_clean(line))

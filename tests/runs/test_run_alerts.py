@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 
 from agent.spool import Spool
 from bot.service import Service
-from bot.store.run_models import OutboxRow, RunEvent
-from tests.runs.conftest import Stack
-from tests.support import LiveServer
+from bot.settings import Settings
+from bot.store.models import Host
+from bot.store.run_models import Alert, OutboxRow, RunEvent
+from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
+from tests.runs.conftest import Stack, make_token, stack_settings
+from tests.support import LiveServer, free_port, report
 
 TRAINING_RUNS = Path(__file__).parent.parent / "fixtures" / "gpu" / "h100" / "training_runs.json"
 CRASH = (
@@ -130,8 +136,6 @@ async def test_python_api_progress_shows_in_runs(stack: Stack, tmp_path: Path) -
         "    print('started', flush=True)\n"
         "    sys.stdin.readline()\n"
     )
-    import subprocess
-
     proc = subprocess.Popen(
         [sys.executable, str(script)],
         env=stack.env(),
@@ -153,3 +157,31 @@ async def test_python_api_progress_shows_in_runs(stack: Stack, tmp_path: Path) -
     assert proc.returncode == 0
     slack, _ = await stack.wait_alerts(1)
     assert "Finished: resnet50" in slack[0]
+
+
+async def test_silent_host_is_reported_offline_then_back_online(
+    settings: Settings, fake_slack: FakeSlack, fake_telegram: FakeTelegram
+) -> None:
+    configured = stack_settings(settings, fake_slack, fake_telegram, offline_after=2.0)
+    token = await make_token(configured)
+    server = LiveServer(configured, port=free_port())
+    await asyncio.to_thread(server.start)
+    stack = Stack(configured, server, fake_slack, fake_telegram, token, Path("."))
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
+            assert (await client.post("/api/v1/reports", json=report(seq=1))).status_code == 200
+            _, telegram = await stack.wait_alerts(1)
+            assert "gpu-07 is offline" in telegram[0]
+            service = Service.from_settings(configured)
+            async with service.engine.connect() as conn:
+                alert_at = (await conn.execute(select(Alert.created_at))).scalar_one()
+                seen_at = (await conn.execute(select(Host.last_seen_at))).scalar_one()
+            await service.engine.dispose()
+            lag = (alert_at - seen_at).total_seconds()
+            assert 2.0 <= lag <= 2.0 + 2 * configured.check_interval + 1.0
+            assert (await client.post("/api/v1/reports", json=report(seq=2))).status_code == 200
+            _, telegram = await stack.wait_alerts(2)
+            assert "gpu-07 is back online" in telegram[1]
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -1,0 +1,3 @@
+from keras import callbacks
+
+__all__ = ["callbacks"]

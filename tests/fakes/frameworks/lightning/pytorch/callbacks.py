@@ -1,0 +1,2 @@
+class Callback:
+    """lightning.pytorch.callbacks.Callback: hooks receive (trainer, pl_module, ...)."""
