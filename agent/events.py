@@ -137,17 +137,22 @@ class RunReporter:
                 return
 
     def close(self) -> None:
-        """Give delivery a moment, never more; leave a detached sender for what is left."""
+        """Give delivery a moment, never more; leave a detached sender for what is left.
+
+        A delivery still in flight (a slow server) may then send an event the detached sender
+        sends too: the server stores each idempotency key once.
+        """
         if self._thread is not None:
             self._closing = True
             self._wake.set()
             self._idle.wait(DELIVERY_GRACE_S)
             self._thread.join(0.1)
-        pending = self.spool.count("event")
-        if pending and self.server_url and self.token and not self._thread_alive():
+        if self.spool.count("event") and self.server_url and self.token:
             spawn_detached_sender(self.spool.path, self.server_url, self.token)
-        if self._reporter is not None and not self._thread_alive():
-            self._reporter.close()
+        if not self._thread_alive():
+            if self._reporter is not None:
+                self._reporter.close()
+            self.spool.close()
 
     def _thread_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

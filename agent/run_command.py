@@ -157,7 +157,6 @@ def run(argv: list[str], name: str | None = None) -> int:
         return _supervise(argv, reporter)
     finally:
         reporter.close()
-        reporter.spool.close()
 
 
 def _supervise(argv: list[str], reporter: RunReporter) -> int:

@@ -94,7 +94,6 @@ class watch(contextlib.ContextDecorator):
                 )
         finally:
             reporter.close()
-            reporter.spool.close()
             self._reporter = None
 
     def progress(self, step: float, total: float | None, metrics: dict[str, Any]) -> None:

@@ -1,0 +1,346 @@
+"""Ingest throughput and latency of `dlbot serve` (POST /api/v1/reports) on SQLite and PostgreSQL.
+
+Server: `dlbot serve` as a subprocess (one process, as shipped), SQLite in a temporary
+DLBOT_DATA_DIR, then PostgreSQL (the dedicated `bench` database, dropped and re-created).
+A fleet token is created with `dlbot token create --fleet bench`.
+
+Load generator: ONE separate process (multiprocessing, spawn) running asyncio with aiohttp
+(or httpx, --client httpx), so server and generator share this machine's cores; the CPU used by
+both is printed. Each request is what an agent sends: a JSON list with one report of one
+simulated host, 8 GPUs, 3 processes per GPU (README wire format); `seq` grows per host.
+
+Phases, per database:
+  prefill  one report for each of --hosts hosts (closed loop, --concurrency in flight)
+  closed   closed loop, --concurrency requests in flight, --closed-s seconds: max sustained rate
+  open     open loop at --rate reports/s for --open-s seconds (--hosts hosts every hosts/rate s);
+           latency is measured from each request's scheduled send time
+
+    .venv/bin/python bench/ingest.py [--db sqlite,postgres] [--concurrency 64] [--rate 700]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    BENCH_PG_URL,
+    create_token,
+    dlbot_env,
+    dlbot_serve,
+    free_port,
+    machine,
+    percentile,
+    recreate_pg_database,
+)
+
+GPUS = 8
+PROCS_PER_GPU = 3
+USERS = ("alice", "bob", "carol", "dave", "erin")
+T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+
+
+def report(host: int, seq: int) -> list[dict[str, Any]]:
+    name = f"gpu-{host:05d}"
+    return [
+        {
+            "host": name,
+            "seq": seq,
+            "sampled_at": (T0 + timedelta(seconds=seq)).isoformat().replace("+00:00", "Z"),
+            "gpus": [
+                {
+                    "index": i,
+                    "uuid": f"GPU-{host:08x}-{i:04x}-0000-0000-000000000000",
+                    "name": "NVIDIA H100 80GB HBM3",
+                    "utilization_gpu": (seq + i) % 101,
+                    "memory_used_mib": 3093 + i,
+                    "memory_total_mib": 81559,
+                    "temperature_c": 61,
+                    "power_w": 624.1,
+                    "power_limit_w": 700.0,
+                    "fan_speed_percent": None,
+                    "processes": [
+                        {
+                            "pid": 1000 + 10 * i + p,
+                            "user": USERS[(host + i + p) % len(USERS)],
+                            "command": f"python train.py --config configs/run{p}.yaml --gpu {i}",
+                            "gpu_memory_mib": 520,
+                        }
+                        for p in range(PROCS_PER_GPU)
+                    ],
+                }
+                for i in range(GPUS)
+            ],
+            "host_metrics": {
+                "cpu_percent": 12.5,
+                "memory_used_mib": 20480,
+                "memory_total_mib": 128000,
+                "load1": 1.2,
+                "disk_used_gib": 812.4,
+                "disk_total_gib": 1863.0,
+                "uptime_s": 86400,
+                "cpu_count": 64,
+            },
+            "gpu_backend": "nvml",
+            "gpu_error": None,
+            "agent_version": "0.1.0",
+        }
+    ]
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    sent: int
+    ok: int
+    errors: dict[str, int]
+    wall_s: float
+    latencies_ms: list[float]
+    generator_cpu_s: float
+    max_in_flight: int
+
+    def line(self, server_cpu_s: float) -> str:
+        lat = self.latencies_ms
+        p50 = percentile(lat, 50) if lat else float("nan")
+        p99 = percentile(lat, 99) if lat else float("nan")
+        return (
+            f"{self.name:<26} ok {self.ok:6d}/{self.sent:<6d} in {self.wall_s:5.1f}s = "
+            f"{self.ok / self.wall_s:7.1f} reports/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
+            f"max {max(lat, default=float('nan')):7.1f} ms  in-flight max {self.max_in_flight}  "
+            f"CPU: server {server_cpu_s / self.wall_s * 100:4.0f}% generator "
+            f"{self.generator_cpu_s / self.wall_s * 100:4.0f}% of one core"
+            + (f"  errors {self.errors}" if self.errors else "")
+        )
+
+
+class Load:
+    """Runs inside the generator process."""
+
+    def __init__(self, url: str, token: str, hosts: int, client: str, connections: int) -> None:
+        self.url = f"{url}/api/v1/reports"
+        self.token = token
+        self.hosts = hosts
+        self.client_kind = client
+        self.connections = connections
+        self.seq = [0] * hosts
+        self.next_host = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def next_body(self) -> bytes:
+        host = self.next_host
+        self.next_host = (host + 1) % self.hosts
+        self.seq[host] += 1
+        return json.dumps(report(host, self.seq[host])).encode()
+
+    async def __aenter__(self) -> Load:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        if self.client_kind == "aiohttp":
+            import aiohttp
+
+            self._aio = aiohttp.ClientSession(
+                headers=headers,
+                connector=aiohttp.TCPConnector(limit=self.connections),
+                timeout=aiohttp.ClientTimeout(total=60),
+            )
+        else:
+            import httpx
+
+            self._httpx = httpx.AsyncClient(
+                headers=headers,
+                timeout=60,
+                limits=httpx.Limits(
+                    max_connections=self.connections, max_keepalive_connections=self.connections
+                ),
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.client_kind == "aiohttp":
+            await self._aio.close()
+        else:
+            await self._httpx.aclose()
+
+    async def post(self, body: bytes) -> str:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.client_kind == "aiohttp":
+                async with self._aio.post(self.url, data=body) as response:
+                    await response.read()
+                    status = response.status
+            else:
+                status = (await self._httpx.post(self.url, content=body)).status_code
+            return "ok" if status == 200 else f"http {status}"
+        except Exception as exc:
+            return type(exc).__name__
+        finally:
+            self.in_flight -= 1
+
+    async def closed(
+        self, name: str, concurrency: int, seconds: float | None, count: int | None
+    ) -> PhaseResult:
+        latencies: list[float] = []
+        errors: dict[str, int] = {}
+        sent = 0
+        self.max_in_flight = 0
+        cpu0 = time.process_time()
+        start = time.perf_counter()
+        deadline = start + seconds if seconds else float("inf")
+
+        async def worker() -> None:
+            nonlocal sent
+            while time.perf_counter() < deadline and (count is None or sent < count):
+                sent += 1
+                body = self.next_body()
+                t = time.perf_counter()
+                outcome = await self.post(body)
+                if outcome == "ok":
+                    latencies.append((time.perf_counter() - t) * 1000)
+                else:
+                    errors[outcome] = errors.get(outcome, 0) + 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+        return PhaseResult(
+            name,
+            sent,
+            len(latencies),
+            errors,
+            wall,
+            latencies,
+            time.process_time() - cpu0,
+            self.max_in_flight,
+        )
+
+    async def open(self, name: str, rate: float, seconds: float) -> PhaseResult:
+        latencies: list[float] = []
+        errors: dict[str, int] = {}
+        total = int(rate * seconds)
+        self.max_in_flight = 0
+        cpu0 = time.process_time()
+        start = time.perf_counter()
+        tasks = []
+
+        async def one(scheduled: float, body: bytes) -> None:
+            outcome = await self.post(body)
+            if outcome == "ok":
+                latencies.append((time.perf_counter() - scheduled) * 1000)
+            else:
+                errors[outcome] = errors.get(outcome, 0) + 1
+
+        for i in range(total):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(scheduled, self.next_body())))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - start
+        return PhaseResult(
+            name,
+            total,
+            len(latencies),
+            errors,
+            wall,
+            latencies,
+            time.process_time() - cpu0,
+            self.max_in_flight,
+        )
+
+
+_load: Load | None = None
+
+
+def generator_phase(url: str, token: str, args: dict[str, Any], phase: str) -> PhaseResult:
+    """Entry point in the generator process; the Load (hosts' seq numbers) persists."""
+    global _load
+    if _load is None or _load.url != f"{url}/api/v1/reports":
+        _load = Load(url, token, args["hosts"], args["client"], args["connections"])
+    load = _load
+
+    async def go() -> PhaseResult:
+        async with load:
+            if phase == "prefill":
+                return await load.closed(
+                    "prefill (1 per host)", args["concurrency"], None, args["hosts"]
+                )
+            if phase == "closed":
+                return await load.closed(
+                    f"closed loop c={args['concurrency']}",
+                    args["concurrency"],
+                    args["closed_s"],
+                    None,
+                )
+            return await load.open(f"open loop {args['rate']:g}/s", args["rate"], args["open_s"])
+
+    return asyncio.run(go())
+
+
+def run_database(
+    label: str, database_url: str | None, args: argparse.Namespace, pool: ProcessPoolExecutor
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="dlbot-bench-") as tmp:
+        env = dlbot_env(Path(tmp), database_url)
+        token = create_token(env, "--fleet", "bench")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with dlbot_serve(env, port) as server:
+            proc = psutil.Process(server.pid)
+            print(f"--- {label}: dlbot serve pid {server.pid} on {url}", flush=True)
+            for phase in ("prefill", "closed", "open"):
+                cpu0 = sum(proc.cpu_times()[:2])
+                result = pool.submit(generator_phase, url, token, vars(args), phase).result()
+                print(result.line(sum(proc.cpu_times()[:2]) - cpu0), flush=True)
+            print(f"    server RSS at end: {proc.memory_info().rss / 2**20:.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--hosts", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--closed-s", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=700.0)
+    parser.add_argument("--open-s", type=float, default=25.0)
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=256,
+        help="client connection pool size (open loop can exceed concurrency)",
+    )
+    parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    body = json.dumps(report(0, 1)).encode()
+    print(
+        f"request body: {len(body)} bytes ({GPUS} GPUs x {PROCS_PER_GPU} processes); "
+        f"generator: 1 process, asyncio + {args.client}"
+    )
+    ctx = multiprocessing.get_context("spawn")
+    for label in args.db.split(","):
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            if label == "sqlite":
+                run_database("SQLite (WAL, temp dir)", None, args, pool)
+            elif label == "postgres":
+                recreate_pg_database("bench")
+                run_database("PostgreSQL (database bench)", BENCH_PG_URL, args, pool)
+            else:
+                raise SystemExit(f"unknown --db {label}")
+
+
+if __name__ == "__main__":
+    main()
