@@ -159,7 +159,40 @@ def run(argv: list[str], name: str | None = None) -> int:
         reporter.close()
 
 
+class _SignalForwarder:
+    """Installed before the child starts, so a signal that comes early is not lost."""
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.pending: list[int] = []
+        self.previous = {sig: signal.signal(sig, self) for sig in FORWARDED}
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        if self.child is None:
+            self.pending.append(signum)
+        else:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.child.pid, signum)
+
+    def attach(self, child: subprocess.Popen[bytes]) -> None:
+        self.child = child
+        for signum in self.pending:
+            self(signum, None)
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def _supervise(argv: list[str], reporter: RunReporter) -> int:
+    forwarder = _SignalForwarder()
+    try:
+        return _supervise_child(argv, reporter, forwarder)
+    finally:
+        forwarder.restore()
+
+
+def _supervise_child(argv: list[str], reporter: RunReporter, forwarder: _SignalForwarder) -> int:
     reports_progress = reporter.rank == 0
     started = time.monotonic()
     out_read, out_child = _output_channel(sys.stdout.fileno())
@@ -180,6 +213,7 @@ def _supervise(argv: list[str], reporter: RunReporter) -> int:
             exception=f"{type(exc).__name__}: {exc}",
         )
         return 127
+    forwarder.attach(child)
     os.close(out_child)
     os.close(err_child)
     tail, lock = OutputTail(), threading.Lock()
@@ -193,7 +227,6 @@ def _supervise(argv: list[str], reporter: RunReporter) -> int:
     ]
     for thread in copiers:
         thread.start()
-    previous = {sig: signal.signal(sig, lambda s, _f: _forward(child, s)) for sig in FORWARDED}
     gpu_watch = _GpuWatch(child.pid)
     if reports_progress:
         reporter.started(child.pid, visible_gpus())
@@ -201,8 +234,6 @@ def _supervise(argv: list[str], reporter: RunReporter) -> int:
         with _foreground(child.pid):
             _wait(child, reporter, gpu_watch, tail, lock, reports_progress)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         gpu_watch.close()
     for thread in copiers:
         thread.join(5)
@@ -234,11 +265,6 @@ def _supervise(argv: list[str], reporter: RunReporter) -> int:
             command=reporter.command,
         )
     return exit_code
-
-
-def _forward(child: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, signum)
 
 
 def _wait(

@@ -295,12 +295,16 @@ def run_database(
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="dlbot-bench-") as tmp:
         env = dlbot_env(Path(tmp), database_url)
+        if args.check_interval is not None:
+            env["DLBOT_CHECK_INTERVAL"] = str(args.check_interval)
         token = create_token(env, "--fleet", "bench")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         with dlbot_serve(env, port) as server:
             proc = psutil.Process(server.pid)
-            print(f"--- {label}: dlbot serve pid {server.pid} on {url}", flush=True)
+            checks = env.get("DLBOT_CHECK_INTERVAL", "10 (default)")
+            print(f"--- {label}: dlbot serve pid {server.pid} on {url}, "
+                  f"DLBOT_CHECK_INTERVAL={checks}", flush=True)
             for phase in ("prefill", "closed", "open"):
                 cpu0 = sum(proc.cpu_times()[:2])
                 result = pool.submit(generator_phase, url, token, vars(args), phase).result()
@@ -322,6 +326,9 @@ def main() -> None:
         default=256,
         help="client connection pool size (open loop can exceed concurrency)",
     )
+    parser.add_argument("--check-interval", type=float, default=None,
+                        help="set DLBOT_CHECK_INTERVAL for the server (default: product default "
+                        "10 s); a huge value keeps the periodic alert checks out of the figures")
     parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp")
     args = parser.parse_args()
     print(f"machine: {machine()}")
