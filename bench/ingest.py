@@ -10,7 +10,7 @@ both is printed. Each request is what an agent sends: a JSON list with one repor
 simulated host, 8 GPUs, 3 processes per GPU (README wire format); `seq` grows per host.
 
 Phases, per database:
-  prefill  one report for each of --hosts hosts (closed loop, --concurrency in flight)
+  prefill  one report for each of --hosts hosts, 50 per request, 4 in flight (not a figure)
   closed   closed loop, --concurrency requests in flight, --closed-s seconds: max sustained rate
   open     open loop at --rate reports/s for --open-s seconds (--hosts hosts every hosts/rate s);
            latency is measured from each request's scheduled send time
@@ -51,6 +51,7 @@ GPUS = 8
 PROCS_PER_GPU = 3
 USERS = ("alice", "bob", "carol", "dave", "erin")
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+PREFILL_BATCH = 50
 
 
 def report(host: int, seq: int) -> list[dict[str, Any]]:
@@ -140,11 +141,14 @@ class Load:
         self.in_flight = 0
         self.max_in_flight = 0
 
-    def next_body(self) -> bytes:
-        host = self.next_host
-        self.next_host = (host + 1) % self.hosts
-        self.seq[host] += 1
-        return json.dumps(report(host, self.seq[host])).encode()
+    def next_body(self, reports: int = 1) -> bytes:
+        batch = []
+        for _ in range(reports):
+            host = self.next_host
+            self.next_host = (host + 1) % self.hosts
+            self.seq[host] += 1
+            batch.extend(report(host, self.seq[host]))
+        return json.dumps(batch).encode()
 
     async def __aenter__(self) -> Load:
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
@@ -191,7 +195,12 @@ class Load:
             self.in_flight -= 1
 
     async def closed(
-        self, name: str, concurrency: int, seconds: float | None, count: int | None
+        self,
+        name: str,
+        concurrency: int,
+        seconds: float | None,
+        count: int | None,
+        per_request: int = 1,
     ) -> PhaseResult:
         latencies: list[float] = []
         errors: dict[str, int] = {}
@@ -205,7 +214,7 @@ class Load:
             nonlocal sent
             while time.perf_counter() < deadline and (count is None or sent < count):
                 sent += 1
-                body = self.next_body()
+                body = self.next_body(per_request)
                 t = time.perf_counter()
                 outcome = await self.post(body)
                 if outcome == "ok":
@@ -226,7 +235,9 @@ class Load:
             self.max_in_flight,
         )
 
-    async def open(self, name: str, rate: float, seconds: float) -> PhaseResult:
+    async def open(self, name: str, rate: float, seconds: float, drain_s: float) -> PhaseResult:
+        """Requests at fixed send times; those unanswered drain_s after the last send count
+        as unfinished (latency above the reported maximum, included in the percentiles)."""
         latencies: list[float] = []
         errors: dict[str, int] = {}
         total = int(rate * seconds)
@@ -248,18 +259,27 @@ class Load:
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(scheduled, self.next_body())))
-        await asyncio.gather(*tasks)
+        _, pending = await asyncio.wait(tasks, timeout=drain_s)
         wall = time.perf_counter() - start
-        return PhaseResult(
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            errors[f"unfinished after +{drain_s:g}s"] = len(pending)
+            latencies_all = latencies + [float("inf")] * len(pending)
+        else:
+            latencies_all = latencies
+        result = PhaseResult(
             name,
             total,
             len(latencies),
             errors,
             wall,
-            latencies,
+            latencies_all,
             time.process_time() - cpu0,
             self.max_in_flight,
         )
+        return result
 
 
 _load: Load | None = None
@@ -276,7 +296,11 @@ def generator_phase(url: str, token: str, args: dict[str, Any], phase: str) -> P
         async with load:
             if phase == "prefill":
                 return await load.closed(
-                    "prefill (1 per host)", args["concurrency"], None, args["hosts"]
+                    f"prefill ({PREFILL_BATCH} per request)",
+                    4,
+                    None,
+                    -(-args["hosts"] // PREFILL_BATCH),
+                    PREFILL_BATCH,
                 )
             if phase == "closed":
                 return await load.closed(
@@ -285,7 +309,9 @@ def generator_phase(url: str, token: str, args: dict[str, Any], phase: str) -> P
                     args["closed_s"],
                     None,
                 )
-            return await load.open(f"open loop {args['rate']:g}/s", args["rate"], args["open_s"])
+            return await load.open(
+                f"open loop {args['rate']:g}/s", args["rate"], args["open_s"], args["drain_s"]
+            )
 
     return asyncio.run(go())
 
@@ -303,8 +329,11 @@ def run_database(
         with dlbot_serve(env, port) as server:
             proc = psutil.Process(server.pid)
             checks = env.get("DLBOT_CHECK_INTERVAL", "10 (default)")
-            print(f"--- {label}: dlbot serve pid {server.pid} on {url}, "
-                  f"DLBOT_CHECK_INTERVAL={checks}", flush=True)
+            print(
+                f"--- {label}: dlbot serve pid {server.pid} on {url}, "
+                f"DLBOT_CHECK_INTERVAL={checks}",
+                flush=True,
+            )
             for phase in ("prefill", "closed", "open"):
                 cpu0 = sum(proc.cpu_times()[:2])
                 result = pool.submit(generator_phase, url, token, vars(args), phase).result()
@@ -326,9 +355,13 @@ def main() -> None:
         default=256,
         help="client connection pool size (open loop can exceed concurrency)",
     )
-    parser.add_argument("--check-interval", type=float, default=None,
-                        help="set DLBOT_CHECK_INTERVAL for the server (default: product default "
-                        "10 s); a huge value keeps the periodic alert checks out of the figures")
+    parser.add_argument(
+        "--check-interval",
+        type=float,
+        default=None,
+        help="set DLBOT_CHECK_INTERVAL for the server (default: product default "
+        "10 s); a huge value keeps the periodic alert checks out of the figures",
+    )
     parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp")
     args = parser.parse_args()
     print(f"machine: {machine()}")

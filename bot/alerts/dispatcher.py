@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.snapshot import utc_now
+from bot.background import BackgroundTask
 from bot.chat.sending import ChatSender, SendError
 from bot.store.models import table
 from bot.store.run_models import Alert, OutboxRow
@@ -44,17 +45,13 @@ class Dispatcher:
         self._engine = engine
         self._senders = senders
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("dlbot-alert-dispatcher", self._run)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="dlbot-alert-dispatcher")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     def notify(self) -> None:
         self._wake.set()

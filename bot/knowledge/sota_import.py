@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, cast
 
+import ijson
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.knowledge.json_stream import JsonStreamError, iter_json_list
 from bot.store.models import table
 from bot.store.sota_models import SotaImport, SotaLeaderboard, SotaRow
 from handlers.leaderboards import Leaderboard, LeaderboardFormatError, iter_task_leaderboards
@@ -36,21 +36,41 @@ class ImportSummary:
     rows: int
 
 
-def _open(path: Path) -> TextIO:
+def _open(path: Path) -> BinaryIO:
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return path.open("rb")
+
+
+def iter_tasks(stream: BinaryIO) -> Iterator[Any]:
+    """The tasks of a dump, streamed with ijson: the top-level list's items, or the one task
+    object a small file may hold. Memory follows the largest task, not the file."""
+    start = stream.read(1)
+    while start.isspace():
+        start = stream.read(1)
+    if start not in (b"[", b"{"):
+        raise SotaImportError("expected a JSON list of tasks (or one task object) at the top")
+    stream.seek(0)
+    yield from ijson.items(stream, "item" if start == b"[" else "", use_float=True)
 
 
 def iter_leaderboards(path: Path) -> Iterator[Leaderboard]:
     """Every leaderboard in the file; SotaImportError names what is wrong and where."""
+    number = 0
     try:
         with _open(path) as stream:
-            for number, task in enumerate(iter_json_list(stream), start=1):
+            for number, task in enumerate(iter_tasks(stream), start=1):
                 yield from iter_task_leaderboards(task, f"task {number}")
     except FileNotFoundError as exc:
         raise SotaImportError(f"{path}: no such file") from exc
-    except (JsonStreamError, LeaderboardFormatError) as exc:
+    except ijson.JSONError as exc:
+        reason = str(exc).splitlines()[0]
+        if "premature EOF" in reason:
+            raise SotaImportError(f"{path.name}: the file ends inside task {number + 1}") from exc
+        raise SotaImportError(f"{path.name}: invalid JSON in task {number + 1}: {reason}") from exc
+    except SotaImportError as exc:
+        raise SotaImportError(f"{path.name}: {exc}") from exc
+    except LeaderboardFormatError as exc:
         raise SotaImportError(f"{path.name}: {exc}") from exc
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         raise SotaImportError(f"{path.name}: cannot read the file ({exc})") from exc

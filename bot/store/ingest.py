@@ -10,7 +10,6 @@ history and never overwrites the latest state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.snapshot import utc_now
 from bot.api.schema import HostReportIn
+from bot.background import BackgroundTask
 from bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from bot.store.upsert import insert_ignoring_conflicts
 
@@ -219,20 +219,16 @@ class IngestWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("dlbot-ingest-writer", self._run)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="dlbot-ingest-writer")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def submit(self, reports: Sequence[HostReportIn]) -> IngestOutcome:
-        if self._task is None or self._task.done():
+        if not self._task.running:
             raise RuntimeError("ingest writer is not running")
         pending = _Pending(reports, asyncio.get_running_loop().create_future())
         await self._queue.put(pending)

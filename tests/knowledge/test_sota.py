@@ -227,7 +227,7 @@ async def test_bad_files_are_refused_and_change_nothing(
     cut_json = tmp_path / "squad-cut.json.gz"
     cut_json.write_bytes(gzip.compress(SQUAD.read_bytes()[:20000]))
     assert await run_cli(monkeypatch, bot.settings, "sota", "import", str(cut_json)) == 1
-    assert "ends inside element 1" in capsys.readouterr().err
+    assert "ends inside task 1" in capsys.readouterr().err
 
     # valid JSON, wrong shape: a row without a model name
     wrong = tmp_path / "wrong.json"

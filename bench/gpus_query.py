@@ -1,0 +1,119 @@
+"""Latency of the /gpus chat command over 1,000 hosts x 8 GPUs, SQLite and PostgreSQL.
+
+Fills a fresh database through bot.store.ingest.write_reports (the ingest writer's own code):
+1,000 hosts gpu-0000..gpu-0999, 8 GPUs each; three hosts in four are busy (two processes per
+GPU), every fourth host is idle (its GPUs free). Then times ``Service.ask`` in-process (the fleet
+query, the handler and the Reply; no chat rendering, no HTTP) for ``/gpus``, ``/gpus free`` and
+``/gpus gpu-0500``. DLBOT_OFFLINE_AFTER is set to one day so that all hosts stay online for the
+whole run (otherwise they turn offline 30 s after the fill and the replies change).
+
+    .venv/bin/python bench/gpus_query.py [--db sqlite,postgres] [--hosts 1000] [--repeat 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import BENCH_PG_URL, machine, recreate_pg_database, summarise  # noqa: E402
+
+from agent.snapshot import utc_now  # noqa: E402
+from bot.api.schema import HostReportIn  # noqa: E402
+from bot.render.text import render_text  # noqa: E402
+from bot.service import Service  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.store.ingest import write_reports  # noqa: E402
+from bot.store.migrate import upgrade  # noqa: E402
+from tests.support import report  # noqa: E402
+
+COMMANDS = ("/gpus", "/gpus free", "/gpus gpu-0500")
+FILL_BATCH = 250
+
+
+async def fill(service: Service, hosts: int) -> float:
+    start = time.perf_counter()
+    now = utc_now()
+    for first in range(0, hosts, FILL_BATCH):
+        batch = []
+        for i in range(first, min(hosts, first + FILL_BATCH)):
+            idle = i % 4 == 3
+            body = report(
+                host=f"gpu-{i:04d}",
+                seq=1,
+                sampled_at=now - timedelta(seconds=1),
+                gpus=8,
+                users=() if idle else ("alice", f"user{i % 37}"),
+                utilization=0 if idle else 50 + i % 50,
+                memory_used_mib=0 if idle else 3093,
+            )
+            batch.append(HostReportIn.model_validate(body))
+        async with service.engine.begin() as conn:
+            await write_reports(conn, batch)
+    return time.perf_counter() - start
+
+
+async def run(label: str, database_url: str | None, hosts: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="dlbot-bench-") as tmp:
+        os.environ["DLBOT_DATA_DIR"] = tmp
+        os.environ["DLBOT_OFFLINE_AFTER"] = "86400"
+        os.environ.pop("DLBOT_DATABASE_URL", None)
+        if database_url:
+            os.environ["DLBOT_DATABASE_URL"] = database_url
+        service = Service.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+        try:
+            await upgrade(service.engine)
+            fill_s = await fill(service, hosts)
+            print(f"--- {label}: filled {hosts} hosts x 8 GPUs in {fill_s:.1f} s")
+            for command in COMMANDS:
+                reply = await service.ask(command)
+                text = render_text(reply)
+                assert reply.ok, text
+                for _ in range(5):
+                    await service.ask(command)
+                samples = []
+                for _ in range(repeat):
+                    t = time.perf_counter_ns()
+                    await service.ask(command)
+                    samples.append((time.perf_counter_ns() - t) / 1e6)
+                print(
+                    summarise(samples).line(f"Service.ask({command!r})", digits=1)
+                    + f"  reply {len(text)} chars"
+                )
+            fleet = service.fleet
+            samples = []
+            for _ in range(max(20, repeat // 4)):
+                t = time.perf_counter_ns()
+                await fleet.hosts()
+                samples.append((time.perf_counter_ns() - t) / 1e6)
+            print(summarise(samples).line("  of which StoreFleet.hosts()", digits=1))
+        finally:
+            await service.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    for label in args.db.split(","):
+        if label == "sqlite":
+            asyncio.run(run("SQLite (WAL, temp dir)", None, args.hosts, args.repeat))
+        elif label == "postgres":
+            recreate_pg_database("bench_query")
+            url = BENCH_PG_URL.rsplit("/", 1)[0] + "/bench_query"
+            asyncio.run(run("PostgreSQL (database bench_query)", url, args.hosts, args.repeat))
+        else:
+            raise SystemExit(f"unknown --db {label}")
+
+
+if __name__ == "__main__":
+    main()
