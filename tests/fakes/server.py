@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ class Call:
     headers: dict[str, str]
     body: bytes = b""
     ok: bool = True
+    received_at: float = field(default_factory=time.time)
 
 
 @dataclass
