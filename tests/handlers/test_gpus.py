@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import update
 
 from agent.snapshot import utc_now
+from bot.render.slack import render_slack
+from bot.render.telegram import render_telegram
 from bot.render.text import render_text
 from bot.service import Service
 from bot.store.models import Host
@@ -74,6 +76,15 @@ async def test_thousand_hosts_are_summarised(testbot: TestBot, service: Service)
     one = await testbot.ask("/gpus gpu-0500")
     assert "gpu-0500" in one and "user20" in one
     within_limits(one)
+
+    for command in ("/gpus", "/gpus free", "/gpus gpu-0500"):
+        reply = await service.ask(command)
+        slack = render_slack(reply)
+        assert len(slack.blocks) <= 50
+        assert all(len(b["text"]["text"]) <= 3000 for b in slack.blocks if "text" in b)
+        messages = render_telegram(reply)
+        assert len(messages) == 1, f"{command} fits one Telegram message"
+        assert len(messages[0]) <= 4096
 
 
 async def test_host_detail_shows_processes_with_owner_and_command(
