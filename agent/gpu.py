@@ -124,13 +124,19 @@ class GputilBackend:
     name = "gputil"
 
     def __init__(self, processes: ProcessTable | None = None, nvidia_smi: str = "nvidia-smi"):
-        import GPUtil
-
-        self._gputil = GPUtil
         self._processes = processes or PsutilProcessTable()
         self._nvidia_smi = nvidia_smi
+        self._import_error: str | None = None
+        try:
+            import GPUtil  # needs distutils: Python 3.12+ only has it through setuptools
+
+            self._gputil = GPUtil
+        except ImportError as exc:
+            self._import_error = f"GPUtil unavailable: {exc}"
 
     def sample(self) -> GpuReading:
+        if self._import_error is not None:
+            return GpuReading(gpus=(), error=self._import_error)
         try:
             found = self._gputil.getGPUs()
         except (OSError, ValueError, IndexError) as exc:
