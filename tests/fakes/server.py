@@ -7,6 +7,7 @@ uvicorn thread's). Tests read recorded calls and may script failures (429, 500, 
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 import threading
 import time
 from collections.abc import Coroutine
@@ -59,7 +60,7 @@ class Recorder:
             return failure
 
 
-class ThreadedServer:
+class ThreadedServer(ABC):
     def __init__(self) -> None:
         self.recorder = Recorder()
         self.port = 0
@@ -71,8 +72,9 @@ class ThreadedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @abstractmethod
     def routes(self) -> list[web.RouteDef]:
-        raise NotImplementedError
+        """The fake API's routes."""
 
     def start(self) -> None:
         self._thread.start()
