@@ -7,9 +7,9 @@ uvicorn thread's). Tests read recorded calls and may script failures (429, 500, 
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
