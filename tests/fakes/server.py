@@ -100,7 +100,7 @@ class ThreadedServer(ABC):
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def before_stop(self) -> None:
+    async def before_stop(self) -> None:  # noqa: B027 (optional hook, nothing to do by default)
         """Wake long-running handlers (long polls, websockets) so shutdown is quick."""
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
