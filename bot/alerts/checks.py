@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.snapshot import utc_now
@@ -89,14 +89,21 @@ class Checks:
                     ).outerjoin(host_watch_t, host_watch_t.c.host_id == hosts_t.c.id)
                 )
             ).all()
+            first_seen = [
+                {
+                    "host_id": r.id,
+                    "offline_since": r.last_seen_at if r.last_seen_at < cutoff else None,
+                }
+                for r in rows
+                if r.watched is None
+            ]
+            if first_seen:
+                await conn.execute(host_watch_t.insert(), first_seen)
             for row in rows:
                 offline = row.last_seen_at < cutoff
                 if row.watched is None:
-                    await conn.execute(
-                        host_watch_t.insert().values(
-                            host_id=row.id, offline_since=row.last_seen_at if offline else None
-                        )
-                    )
+                    if not offline:
+                        continue
                 elif offline == (row.offline_since is not None):
                     continue
                 else:
@@ -156,10 +163,10 @@ class Checks:
             if gone:
                 await conn.execute(
                     idle_t.delete().where(
-                        or_(
-                            *(and_(idle_t.c.host_id == h, idle_t.c.gpu_index == i) for h, i in gone)
-                        )
-                    )
+                        idle_t.c.host_id == bindparam("b_host"),
+                        idle_t.c.gpu_index == bindparam("b_gpu"),
+                    ),
+                    [{"b_host": h, "b_gpu": i} for h, i in gone],
                 )
             new = [k for k in held if k not in watched]
             if new:
@@ -265,25 +272,36 @@ class Checks:
                     )
                     entry["gpus"].append(row.gpu_index)
             seen = {(r.host_id, r.pid): r for r in await conn.execute(select(seen_t))}
-            for key, proc in current.items():
-                if key in seen:
-                    await conn.execute(
-                        seen_t.update()
-                        .where(seen_t.c.host_id == key[0], seen_t.c.pid == key[1])
-                        .values(last_seen_at=now, gpus=proc["gpus"])
-                    )
-                else:
-                    await conn.execute(
-                        seen_t.insert().values(
-                            host_id=key[0], pid=key[1], first_seen_at=now, last_seen_at=now, **proc
-                        )
-                    )
-            for key, row in seen.items():
-                if key in current or key[0] not in online:
-                    continue
+            still = [
+                {"b_host": h, "b_pid": p, "last_seen_at": now, "gpus": proc["gpus"]}
+                for (h, p), proc in current.items()
+                if (h, p) in seen
+            ]
+            if still:
                 await conn.execute(
-                    seen_t.delete().where(seen_t.c.host_id == key[0], seen_t.c.pid == key[1])
+                    seen_t.update()
+                    .where(
+                        seen_t.c.host_id == bindparam("b_host"), seen_t.c.pid == bindparam("b_pid")
+                    )
+                    .values(last_seen_at=bindparam("last_seen_at"), gpus=bindparam("gpus")),
+                    still,
                 )
+            new = [
+                {"host_id": h, "pid": p, "first_seen_at": now, "last_seen_at": now, **proc}
+                for (h, p), proc in current.items()
+                if (h, p) not in seen
+            ]
+            if new:
+                await conn.execute(seen_t.insert(), new)
+            ended = {k: r for k, r in seen.items() if k not in current and k[0] in online}
+            if ended:
+                await conn.execute(
+                    seen_t.delete().where(
+                        seen_t.c.host_id == bindparam("b_host"), seen_t.c.pid == bindparam("b_pid")
+                    ),
+                    [{"b_host": h, "b_pid": p} for h, p in ended],
+                )
+            for key, row in ended.items():
                 lived = row.last_seen_at - row.first_seen_at
                 host = hosts[key[0]].name
                 if lived < s.unwrapped_min or await _wrapped(conn, host, row):
