@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
@@ -19,6 +20,7 @@ log = logging.getLogger("dlbot.agent")
 MIN_INTERVAL_S = 1.0
 
 
+@functools.cache
 def agent_version() -> str | None:
     try:
         return version("dlbot")

@@ -40,7 +40,19 @@ def dispatch(args: argparse.Namespace) -> int:
         "db": db,
         "sota": sota,
     }
-    return asyncio.run(handlers[args.command](args, settings))
+    # The long-running commands use uvloop (installed with uvicorn[standard]) where it exists.
+    loop_factory = _uvloop_factory() if args.command in ("serve", "up") else None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(handlers[args.command](args, settings))
+
+
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def _database_label(settings: Settings) -> str:

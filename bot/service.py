@@ -24,6 +24,7 @@ from bot.store.engine import make_engine
 from bot.store.fleet import StoreFleet
 from bot.store.ingest import IngestWriter
 from bot.store.migrate import upgrade
+from bot.store.tokens import TokenCache
 from handlers.commands import REGISTRY
 from handlers.registry import Context, Invocation, parse
 from handlers.reply import Reply
@@ -57,6 +58,7 @@ class Service:
         )
 
     def __post_init__(self) -> None:
+        self.tokens = TokenCache(self.engine)
         self.dispatcher = Dispatcher(self.engine, self.senders)
         self.checks = Checks(
             self.engine,

@@ -21,7 +21,7 @@ from bot.chat.http import slack_events, telegram_webhook
 from bot.runs.events import apply_events
 from bot.runs.schema import EventBody, EventsResult
 from bot.service import Service
-from bot.store.tokens import Principal, authenticate
+from bot.store.tokens import Principal
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -40,7 +40,7 @@ async def agent_principal(
 ) -> Principal:
     if credentials is None:
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    principal = await authenticate(service.engine, credentials.credentials)
+    principal = await service.tokens.authenticate(credentials.credentials)
     if principal is None:
         raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return principal

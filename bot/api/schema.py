@@ -6,6 +6,7 @@ every accepted value storable on SQLite and PostgreSQL, so no input can cause a 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -20,8 +21,11 @@ from pydantic import (
 MAX_MIB = 2**40
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _printable(value: str) -> str:
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if _CONTROL.search(value):
         raise ValueError("control characters are not allowed")
     return value
 

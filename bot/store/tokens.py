@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -83,6 +84,29 @@ async def revoke_token(engine: AsyncEngine, token_id: int) -> bool:
             .values(revoked_at=utc_now())
         )
     return bool(result.rowcount)
+
+
+class TokenCache:
+    """Valid tokens remembered for a few seconds, so ingest does not query the database on
+    every request; a revoked token stops working within ``ttl`` seconds."""
+
+    def __init__(self, engine: AsyncEngine, ttl: float = 10.0) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._valid: dict[str, tuple[Principal, float]] = {}
+
+    async def authenticate(self, token: str) -> Principal | None:
+        key = digest(token)
+        now = time.monotonic()
+        cached = self._valid.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        principal = await authenticate(self._engine, token)
+        if principal is None:
+            self._valid.pop(key, None)
+        else:
+            self._valid[key] = (principal, now + self._ttl)
+        return principal
 
 
 async def authenticate(engine: AsyncEngine, token: str) -> Principal | None:
