@@ -11,6 +11,17 @@ FREE_MAX_UTILIZATION = 5
 FREE_MAX_MEMORY_MIB = 1024
 
 
+def gpu_is_free(
+    utilization: int | None, memory_used_mib: int | None, has_processes: bool, error: str | None
+) -> bool:
+    """No process, nearly idle and nearly empty (containers may hide processes)."""
+    if error is not None or has_processes:
+        return False
+    if utilization is None or utilization > FREE_MAX_UTILIZATION:
+        return False
+    return memory_used_mib is not None and memory_used_mib <= FREE_MAX_MEMORY_MIB
+
+
 @dataclass(frozen=True)
 class ProcessView:
     pid: int
@@ -34,12 +45,9 @@ class GpuView:
 
     @property
     def is_free(self) -> bool:
-        """No process, nearly idle and nearly empty (containers may hide processes)."""
-        if self.error is not None or self.processes:
-            return False
-        if self.utilization_gpu is None or self.utilization_gpu > FREE_MAX_UTILIZATION:
-            return False
-        return self.memory_used_mib is not None and self.memory_used_mib <= FREE_MAX_MEMORY_MIB
+        return gpu_is_free(
+            self.utilization_gpu, self.memory_used_mib, bool(self.processes), self.error
+        )
 
     @property
     def users(self) -> tuple[str, ...]:
@@ -59,7 +67,44 @@ class HostView:
     gpu_error: str | None = None
 
 
+@dataclass(frozen=True)
+class HostSummary:
+    """One host's GPUs added up, for fleet-wide replies (no per-GPU detail)."""
+
+    name: str
+    last_seen_at: datetime
+    online: bool
+    gpus: int
+    free: int
+    utilization_sum: int
+    utilization_count: int
+    memory_used_mib: int
+    memory_total_mib: int
+    user_gpus: tuple[tuple[str, int], ...]
+    """(user, how many of this host's GPUs run a process of theirs), by user name."""
+
+    @property
+    def busy(self) -> int:
+        return self.gpus - self.free
+
+    @property
+    def users(self) -> tuple[str, ...]:
+        return tuple(user for user, _ in self.user_gpus)
+
+
+@dataclass(frozen=True)
+class FreeGpus:
+    host: str
+    indexes: tuple[int, ...]
+
+
 class FleetQuery(Protocol):
-    async def hosts(self) -> Sequence[HostView]: ...
+    async def summary(self) -> Sequence[HostSummary]: ...
+
+    async def free(self) -> Sequence[FreeGpus]:
+        """Free GPUs of online hosts."""
+        ...
 
     async def host(self, name: str) -> HostView | None: ...
+
+    async def host_names(self) -> Sequence[str]: ...

@@ -6,13 +6,13 @@ small fleet and otherwise aggregates; long lists are cut with a "+N more" line.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 
 from rapidfuzz import process as fuzzy
 
 from handlers import messages
-from handlers.fleet import GpuView, HostView
+from handlers.fleet import FreeGpus, GpuView, HostSummary, HostView
 from handlers.registry import Context, Invocation, UsageError
 from handlers.reply import Block, Bold, Code, Heading, Mono, Reply, Table, para
 
@@ -28,35 +28,35 @@ async def gpus_command(invocation: Invocation, context: Context) -> Reply:
     if len(invocation.args) > 1:
         raise UsageError("Give at most one host name.")
     if not invocation.args:
-        return summary(await context.fleet.hosts())
+        return summary(await context.fleet.summary())
     target = invocation.args[0]
     if target.lower() == "free":
-        return free(await context.fleet.hosts())
+        return free(await context.fleet.free())
     host = await context.fleet.host(target)
     if host is None:
-        names = [h.name for h in await context.fleet.hosts()]
+        names = await context.fleet.host_names()
         close = [m[0] for m in fuzzy.extract(target, names, limit=3, score_cutoff=60)]
         return messages.unknown_host(target, close)
     return detail(host, context)
 
 
-def summary(hosts: Sequence[HostView]) -> Reply:
+def summary(hosts: Sequence[HostSummary]) -> Reply:
     if not hosts:
         return Reply(blocks=(para(messages.NO_HOSTS),))
     online = [h for h in hosts if h.online]
     offline = [h for h in hosts if not h.online]
-    live_gpus = [g for h in online for g in h.gpus]
-    n_free = sum(g.is_free for g in live_gpus)
-    n_gpus = sum(len(h.gpus) for h in hosts)
+    n_free = sum(h.free for h in online)
+    n_live = sum(h.gpus for h in online)
+    n_gpus = sum(h.gpus for h in hosts)
     blocks: list[Block] = [
         Heading("GPU fleet"),
         para(
             f"{len(hosts)} hosts ({len(online)} online, {len(offline)} offline) · {n_gpus} GPUs: ",
-            Bold(f"{len(live_gpus) - n_free} busy"),
+            Bold(f"{n_live - n_free} busy"),
             ", ",
             Bold(f"{n_free} free"),
-            f", {n_gpus - len(live_gpus)} on offline hosts" if offline else "",
-            f" · mean utilisation {_mean_util(live_gpus)}",
+            f", {n_gpus - n_live} on offline hosts" if offline else "",
+            f" · mean utilisation {_mean_util(online)}",
         ),
     ]
     if len(hosts) <= MAX_HOST_ROWS:
@@ -69,47 +69,44 @@ def summary(hosts: Sequence[HostView]) -> Reply:
     return Reply(blocks=tuple(blocks))
 
 
-def _host_rows(hosts: Sequence[HostView]) -> tuple[tuple[str, ...], ...]:
+def _host_rows(hosts: Sequence[HostSummary]) -> tuple[tuple[str, ...], ...]:
     rows = []
     for host in sorted(hosts, key=lambda h: h.name):
         if not host.online:
-            rows.append((host.name, f"-/{len(host.gpus)}", "offline", "", ""))
+            rows.append((host.name, f"-/{host.gpus}", "offline", "", ""))
             continue
-        busy = sum(not g.is_free for g in host.gpus)
-        used = sum(g.memory_used_mib or 0 for g in host.gpus)
-        total = sum(g.memory_total_mib or 0 for g in host.gpus)
-        users = sorted({u for g in host.gpus for u in g.users})
+        memory = host.memory_total_mib
         rows.append(
             (
                 host.name,
-                f"{busy}/{len(host.gpus)}" if host.gpus else "no GPU",
-                _mean_util(host.gpus),
-                f"{_gib(used)}/{_gib(total)} GiB" if total else "",
-                _clip(", ".join(users), 60),
+                f"{host.busy}/{host.gpus}" if host.gpus else "no GPU",
+                _mean_util([host]),
+                f"{_gib(host.memory_used_mib)}/{_gib(memory)} GiB" if memory else "",
+                _clip(", ".join(host.users), 60),
             )
         )
     return tuple(rows)
 
 
-def _users_table(online: Sequence[HostView]) -> list[Block]:
+def _users_table(online: Sequence[HostSummary]) -> list[Block]:
     gpus_by_user: Counter[str] = Counter()
-    hosts_by_user: defaultdict[str, set[str]] = defaultdict(set)
+    hosts_by_user: Counter[str] = Counter()
     for host in online:
-        for gpu in host.gpus:
-            for user in gpu.users:
-                gpus_by_user[user] += 1
-                hosts_by_user[user].add(host.name)
+        hosts_by_user.update(host.users)
+    for host in online:
+        for user, count in host.user_gpus:
+            gpus_by_user[user] += count
     if not gpus_by_user:
         return []
     top = gpus_by_user.most_common(MAX_USER_ROWS)
-    rows = tuple((user, str(n), str(len(hosts_by_user[user]))) for user, n in top)
+    rows = tuple((user, str(n), str(hosts_by_user[user])) for user, n in top)
     blocks: list[Block] = [Table(("user", "GPUs", "hosts"), rows)]
     if len(gpus_by_user) > MAX_USER_ROWS:
         blocks.append(para(f"+{len(gpus_by_user) - MAX_USER_ROWS} more users"))
     return blocks
 
 
-def _offline_line(offline: Sequence[HostView]) -> Block:
+def _offline_line(offline: Sequence[HostSummary]) -> Block:
     recent = sorted(offline, key=lambda h: h.last_seen_at, reverse=True)
     listed = ", ".join(
         f"{h.name} (last seen {h.last_seen_at:%m-%d %H:%M} UTC)"
@@ -172,22 +169,14 @@ def _host_metrics(host: HostView) -> str:
     return " · ".join(parts) or "no host metrics"
 
 
-def free(hosts: Sequence[HostView]) -> Reply:
-    candidates = []
-    for host in hosts:
-        if not host.online:
-            continue
-        indexes = [g.index for g in host.gpus if g.is_free]
-        if indexes:
-            candidates.append((host.name, indexes))
+def free(found: Sequence[FreeGpus]) -> Reply:
+    candidates = sorted((f for f in found if f.indexes), key=lambda f: (-len(f.indexes), f.host))
     if not candidates:
         return Reply(blocks=(para(messages.NO_FREE_GPUS),))
-    candidates.sort(key=lambda item: (-len(item[1]), item[0]))
-    total = sum(len(ix) for _, ix in candidates)
-    shown = candidates[:MAX_FREE_HOSTS]
+    total = sum(len(f.indexes) for f in candidates)
     lines = [
-        f"{name}: {len(ix)} free  CUDA_VISIBLE_DEVICES={','.join(map(str, ix))}"
-        for name, ix in shown
+        f"{f.host}: {len(f.indexes)} free  CUDA_VISIBLE_DEVICES={','.join(map(str, f.indexes))}"
+        for f in candidates[:MAX_FREE_HOSTS]
     ]
     blocks: list[Block] = [
         Heading("Free GPUs"),
@@ -198,7 +187,7 @@ def free(hosts: Sequence[HostView]) -> Reply:
         rest = candidates[MAX_FREE_HOSTS:]
         blocks.append(
             para(
-                f"+{len(rest)} more hosts with {sum(len(ix) for _, ix in rest)} free GPUs; "
+                f"+{len(rest)} more hosts with {sum(len(f.indexes) for f in rest)} free GPUs; "
                 "ask for one with ",
                 Mono("/gpus HOST"),
             )
@@ -206,9 +195,9 @@ def free(hosts: Sequence[HostView]) -> Reply:
     return Reply(blocks=tuple(blocks))
 
 
-def _mean_util(gpus: Sequence[GpuView]) -> str:
-    values = [g.utilization_gpu for g in gpus if g.utilization_gpu is not None]
-    return f"{sum(values) / len(values):.0f}%" if values else "n/a"
+def _mean_util(hosts: Sequence[HostSummary]) -> str:
+    count = sum(h.utilization_count for h in hosts)
+    return f"{sum(h.utilization_sum for h in hosts) / count:.0f}%" if count else "n/a"
 
 
 def _gib(mib: int | None) -> str:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.snapshot import utc_now
 from bot.store.models import Gpu, Host, table
-from handlers.fleet import GpuView, HostView, ProcessView
+from handlers.fleet import FreeGpus, GpuView, HostSummary, HostView, ProcessView
 
 hosts_t = table(Host)
 gpus_t = table(Gpu)
@@ -50,7 +50,68 @@ class StoreFleet:
         self._offline_after = timedelta(seconds=offline_after)
         self._clock = clock
 
+    async def summary(self) -> Sequence[HostSummary]:
+        """Every host with its GPUs added up in SQL; per-GPU rows are never built."""
+        g = gpus_t.c
+        per_host = select(
+            g.host_id,
+            func.count().label("gpus"),
+            func.sum(case((g.free, 1), else_=0)).label("free"),
+            func.coalesce(func.sum(g.utilization_gpu), 0).label("util_sum"),
+            func.count(g.utilization_gpu).label("util_count"),
+            func.coalesce(func.sum(g.memory_used_mib), 0).label("used"),
+            func.coalesce(func.sum(g.memory_total_mib), 0).label("total"),
+        ).group_by(g.host_id)
+        async with self._engine.connect() as conn:
+            hosts = (
+                await conn.execute(select(hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seen_at))
+            ).all()
+            totals = {row.host_id: row for row in await conn.execute(per_host)}
+            users: defaultdict[int, Counter[str]] = defaultdict(Counter)
+            for host_id, names in await conn.execute(
+                select(g.host_id, g.users).where(g.users != "")
+            ):
+                users[host_id].update(names.split("\n"))
+        cutoff = self._clock() - self._offline_after
+        summaries = []
+        for host in hosts:
+            t = totals.get(host.id)
+            summaries.append(
+                HostSummary(
+                    name=host.name,
+                    last_seen_at=host.last_seen_at,
+                    online=host.last_seen_at >= cutoff,
+                    gpus=t.gpus if t else 0,
+                    free=int(t.free) if t else 0,
+                    utilization_sum=int(t.util_sum) if t else 0,
+                    utilization_count=t.util_count if t else 0,
+                    memory_used_mib=int(t.used) if t else 0,
+                    memory_total_mib=int(t.total) if t else 0,
+                    user_gpus=tuple(sorted(users[host.id].items())),
+                )
+            )
+        return summaries
+
+    async def free(self) -> Sequence[FreeGpus]:
+        cutoff = self._clock() - self._offline_after
+        query = (
+            select(hosts_t.c.name, gpus_t.c.index.label("gpu_index"))
+            .join(hosts_t, hosts_t.c.id == gpus_t.c.host_id)
+            .where(gpus_t.c.free, hosts_t.c.last_seen_at >= cutoff)
+            .order_by(hosts_t.c.name, gpus_t.c.index)
+        )
+        found: defaultdict[str, list[int]] = defaultdict(list)
+        async with self._engine.connect() as conn:
+            for name, index in await conn.execute(query):
+                found[name].append(index)
+        return [FreeGpus(name, tuple(indexes)) for name, indexes in found.items()]
+
+    async def host_names(self) -> Sequence[str]:
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(select(hosts_t.c.name))).scalars())
+
     async def hosts(self) -> Sequence[HostView]:
+        """Every host in full detail (the HTTP API and /metrics; chat uses ``summary``)."""
         return await self._load(select(*_HOST_COLUMNS).order_by(hosts_t.c.name))
 
     async def host(self, name: str) -> HostView | None:

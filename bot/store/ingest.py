@@ -24,6 +24,7 @@ from bot.api.schema import HostReportIn
 from bot.background import BackgroundTask
 from bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from bot.store.upsert import insert_ignoring_conflicts
+from handlers.fleet import gpu_is_free
 
 log = logging.getLogger("dlbot.ingest")
 MAX_BATCH_REPORTS = 500
@@ -162,6 +163,10 @@ def _gpu_row(host_id: int, report: HostReportIn, gpu: Any) -> dict[str, Any]:
         ],
         "error": gpu.error,
         "sampled_at": report.sampled_at,
+        "free": gpu_is_free(
+            gpu.utilization_gpu, gpu.memory_used_mib, bool(gpu.processes), gpu.error
+        ),
+        "users": "\n".join(sorted({p.user or "?" for p in gpu.processes})),
     }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -89,6 +90,9 @@ class Gpu(Base):
     processes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     sampled_at: Mapped[datetime]
+    free: Mapped[bool] = mapped_column(default=False, server_default=false())
+    users: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """The owners of its processes, one per line (fleet summaries read this, not processes)."""
 
 
 class GpuSample(Base):
