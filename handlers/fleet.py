@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 FREE_MAX_UTILIZATION = 5
 FREE_MAX_MEMORY_MIB = 1024
@@ -67,9 +67,9 @@ class HostView:
     gpu_error: str | None = None
 
 
-@dataclass(frozen=True)
-class HostSummary:
-    """One host's GPUs added up, for fleet-wide replies (no per-GPU detail)."""
+class HostSummary(NamedTuple):
+    """One host's GPUs added up, for fleet-wide replies (no per-GPU detail). A named tuple:
+    a fleet of thousands is built on every /gpus."""
 
     name: str
     last_seen_at: datetime

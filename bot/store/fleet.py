@@ -51,43 +51,49 @@ class StoreFleet:
         self._clock = clock
 
     async def summary(self) -> Sequence[HostSummary]:
-        """Every host with its GPUs added up in SQL; per-GPU rows are never built."""
+        """Every host with its GPUs added up in SQL (one row per host and set of users);
+        per-GPU rows are never built."""
         g = gpus_t.c
-        per_host = select(
+        groups = select(
             g.host_id,
+            g.users,
             func.count().label("gpus"),
             func.sum(case((g.free, 1), else_=0)).label("free"),
             func.coalesce(func.sum(g.utilization_gpu), 0).label("util_sum"),
             func.count(g.utilization_gpu).label("util_count"),
             func.coalesce(func.sum(g.memory_used_mib), 0).label("used"),
             func.coalesce(func.sum(g.memory_total_mib), 0).label("total"),
-        ).group_by(g.host_id)
+        ).group_by(g.host_id, g.users)
         async with self._engine.connect() as conn:
             hosts = (
                 await conn.execute(select(hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seen_at))
             ).all()
-            totals = {row.host_id: row for row in await conn.execute(per_host)}
-            users: defaultdict[int, Counter[str]] = defaultdict(Counter)
-            for host_id, names in await conn.execute(
-                select(g.host_id, g.users).where(g.users != "")
-            ):
-                users[host_id].update(names.split("\n"))
+            rows = (await conn.execute(groups)).all()
+        totals: dict[int, list[int]] = {}
+        users: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        for host_id, names, *numbers in rows:
+            sums = totals.setdefault(host_id, [0] * 6)
+            for i, value in enumerate(numbers):
+                sums[i] += int(value)
+            if names:
+                for name in names.split("\n"):
+                    users[host_id][name] += numbers[0]
         cutoff = self._clock() - self._offline_after
         summaries = []
         for host in hosts:
-            t = totals.get(host.id)
+            gpus, free, util_sum, util_count, used, total = totals.get(host.id, [0] * 6)
             summaries.append(
                 HostSummary(
                     name=host.name,
                     last_seen_at=host.last_seen_at,
                     online=host.last_seen_at >= cutoff,
-                    gpus=t.gpus if t else 0,
-                    free=int(t.free) if t else 0,
-                    utilization_sum=int(t.util_sum) if t else 0,
-                    utilization_count=t.util_count if t else 0,
-                    memory_used_mib=int(t.used) if t else 0,
-                    memory_total_mib=int(t.total) if t else 0,
-                    user_gpus=tuple(sorted(users[host.id].items())),
+                    gpus=gpus,
+                    free=free,
+                    utilization_sum=util_sum,
+                    utilization_count=util_count,
+                    memory_used_mib=used,
+                    memory_total_mib=total,
+                    user_gpus=tuple(sorted(users[host.id].items())) if host.id in users else (),
                 )
             )
         return summaries
