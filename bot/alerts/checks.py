@@ -60,7 +60,8 @@ class Checks:
         self._clock = clock
 
     async def run_all(self) -> None:
-        for check in (self.offline, self.idle, self.stalled, self.unwrapped):
+        """The frequent checks; ``unwrapped`` runs on a slower schedule of its own."""
+        for check in (self.offline, self.idle, self.stalled):
             try:
                 await check()
             except Exception:
@@ -272,22 +273,8 @@ class Checks:
                     )
                     entry["gpus"].append(row.gpu_index)
             seen = {(r.host_id, r.pid): r for r in await conn.execute(select(seen_t))}
-            still = [
-                {"b_host": h, "b_pid": p, "last_seen_at": now, "gpus": proc["gpus"]}
-                for (h, p), proc in current.items()
-                if (h, p) in seen
-            ]
-            if still:
-                await conn.execute(
-                    seen_t.update()
-                    .where(
-                        seen_t.c.host_id == bindparam("b_host"), seen_t.c.pid == bindparam("b_pid")
-                    )
-                    .values(last_seen_at=bindparam("last_seen_at"), gpus=bindparam("gpus")),
-                    still,
-                )
             new = [
-                {"host_id": h, "pid": p, "first_seen_at": now, "last_seen_at": now, **proc}
+                {"host_id": h, "pid": p, "first_seen_at": now, **proc}
                 for (h, p), proc in current.items()
                 if (h, p) not in seen
             ]
@@ -302,9 +289,9 @@ class Checks:
                     [{"b_host": h, "b_pid": p} for h, p in ended],
                 )
             for key, row in ended.items():
-                lived = row.last_seen_at - row.first_seen_at
+                lived = now - row.first_seen_at
                 host = hosts[key[0]].name
-                if lived < s.unwrapped_min or await _wrapped(conn, host, row):
+                if lived < s.unwrapped_min or await _wrapped(conn, host, row, now):
                     continue
                 alerted |= await self._record_unwrapped(conn, host, row, now)
         if alerted:
@@ -325,9 +312,9 @@ class Checks:
             "source": "unwrapped",
             "state": "ended_unknown",
             "started_at": row.first_seen_at,
-            "ended_at": row.last_seen_at,
-            "last_activity_at": row.last_seen_at,
-            "duration_s": (row.last_seen_at - row.first_seen_at).total_seconds(),
+            "ended_at": now,
+            "last_activity_at": now,
+            "duration_s": (now - row.first_seen_at).total_seconds(),
             "stalled": False,
         }
         await conn.execute(runs_t.insert().values(**run))
@@ -355,7 +342,7 @@ class Checks:
         return removed
 
 
-async def _wrapped(conn: AsyncConnection, host: str, proc: Any) -> bool:
+async def _wrapped(conn: AsyncConnection, host: str, proc: Any, gone_at: datetime) -> bool:
     """Whether a wrapped or watched run covers this process (same pid, or same user at the
     same time, as with the workers a launcher such as torchrun starts)."""
     margin = timedelta(minutes=1)
@@ -369,9 +356,7 @@ async def _wrapped(conn: AsyncConnection, host: str, proc: Any) -> bool:
                 and_(
                     runs_t.c.user == proc.user,
                     runs_t.c.started_at <= proc.first_seen_at + margin,
-                    or_(
-                        runs_t.c.ended_at.is_(None), runs_t.c.ended_at >= proc.last_seen_at - margin
-                    ),
+                    or_(runs_t.c.ended_at.is_(None), runs_t.c.ended_at >= gone_at - margin),
                 ),
             ),
         )

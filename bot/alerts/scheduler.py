@@ -11,19 +11,19 @@ from bot.alerts.checks import Checks
 
 log = logging.getLogger("dlbot.checks")
 PRUNE_EVERY = timedelta(hours=1)
+# Unwrapped runs last ten minutes or more, and this pass reads every GPU process of the fleet.
+UNWRAPPED_EVERY = timedelta(minutes=1)
 
 
 def make_scheduler(checks: Checks, interval_s: float) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        checks.run_all, "interval", seconds=interval_s, id="checks", max_instances=1, coalesce=True
+    jobs = (
+        ("checks", checks.run_all, interval_s),
+        ("unwrapped", checks.unwrapped, max(interval_s, UNWRAPPED_EVERY.total_seconds())),
+        ("prune-history", checks.prune_history, PRUNE_EVERY.total_seconds()),
     )
-    scheduler.add_job(
-        checks.prune_history,
-        "interval",
-        seconds=PRUNE_EVERY.total_seconds(),
-        id="prune-history",
-        max_instances=1,
-        coalesce=True,
-    )
+    for job_id, job, seconds in jobs:
+        scheduler.add_job(
+            job, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True
+        )
     return scheduler

@@ -152,4 +152,3 @@ class SeenProcess(Base):
     command: Mapped[str | None] = mapped_column(Text)
     gpus: Mapped[list[int]] = mapped_column(JSON)
     first_seen_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]

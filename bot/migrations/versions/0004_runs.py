@@ -144,7 +144,6 @@ def upgrade() -> None:
         sa.Column("command", sa.Text(), nullable=True),
         sa.Column("gpus", sa.JSON(), nullable=False),
         sa.Column("first_seen_at", UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["host_id"], ["hosts.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("host_id", "pid"),
     )
