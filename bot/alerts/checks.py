@@ -20,6 +20,7 @@ from bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from bot.store.run_models import GpuIdleWatch, HostWatch, Run, SeenProcess
 
 log = logging.getLogger("dlbot.checks")
+UNWRAPPED_SLICE = 100
 hosts_t, gpus_t = table(Host), table(Gpu)
 host_watch_t, idle_t, seen_t, runs_t = (
     table(HostWatch),
@@ -249,22 +250,33 @@ class Checks:
             self._on_alert()
 
     async def unwrapped(self) -> None:
-        s = self._settings
+        """Hosts are handled a slice at a time, each slice in a transaction of its own, so a
+        large fleet never holds the database (or the event loop) for long."""
         now = self._clock()
+        async with self._engine.connect() as conn:
+            hosts = (
+                await conn.execute(select(hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seen_at))
+            ).all()
+        online = {
+            h.id: h.name for h in hosts if h.last_seen_at >= now - self._settings.offline_after
+        }
+        ids = sorted(online)
+        alerted = False
+        for start in range(0, len(ids), UNWRAPPED_SLICE):
+            alerted |= await self._unwrapped_slice(
+                {i: online[i] for i in ids[start : start + UNWRAPPED_SLICE]}, now
+            )
+        if alerted:
+            self._on_alert()
+
+    async def _unwrapped_slice(self, hosts: dict[int, str], now: datetime) -> bool:
         alerted = False
         async with self._engine.begin() as conn:
-            hosts = {
-                r.id: r
-                for r in await conn.execute(
-                    select(hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seen_at)
-                )
-            }
-            online = {h for h, r in hosts.items() if r.last_seen_at >= now - s.offline_after}
             current: dict[tuple[int, int], dict[str, Any]] = {}
             for row in await conn.execute(
                 select(
                     gpus_t.c.host_id, gpus_t.c.index.label("gpu_index"), gpus_t.c.processes
-                ).where(gpus_t.c.host_id.in_(online))
+                ).where(gpus_t.c.host_id.in_(list(hosts)))
             ):
                 for proc in row.processes:
                     entry = current.setdefault(
@@ -272,7 +284,10 @@ class Checks:
                         {"user": proc.get("user"), "command": proc.get("command"), "gpus": []},
                     )
                     entry["gpus"].append(row.gpu_index)
-            seen = {(r.host_id, r.pid): r for r in await conn.execute(select(seen_t))}
+            seen = {
+                (r.host_id, r.pid): r
+                for r in await conn.execute(select(seen_t).where(seen_t.c.host_id.in_(list(hosts))))
+            }
             new = [
                 {"host_id": h, "pid": p, "first_seen_at": now, **proc}
                 for (h, p), proc in current.items()
@@ -280,7 +295,7 @@ class Checks:
             ]
             if new:
                 await conn.execute(seen_t.insert(), new)
-            ended = {k: r for k, r in seen.items() if k not in current and k[0] in online}
+            ended = {k: r for k, r in seen.items() if k not in current}
             if ended:
                 await conn.execute(
                     seen_t.delete().where(
@@ -288,14 +303,14 @@ class Checks:
                     ),
                     [{"b_host": h, "b_pid": p} for h, p in ended],
                 )
-            for key, row in ended.items():
-                lived = now - row.first_seen_at
-                host = hosts[key[0]].name
-                if lived < s.unwrapped_min or await _wrapped(conn, host, row, now):
+            for (host_id, _pid), row in ended.items():
+                host = hosts[host_id]
+                if now - row.first_seen_at < self._settings.unwrapped_min:
+                    continue
+                if await _wrapped(conn, host, row, now):
                     continue
                 alerted |= await self._record_unwrapped(conn, host, row, now)
-        if alerted:
-            self._on_alert()
+        return alerted
 
     async def _record_unwrapped(
         self, conn: AsyncConnection, host: str, row: Any, now: datetime
