@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import H100, machine, time_calls
@@ -37,8 +38,8 @@ from tests.fakes.nvml import FakeNvml
 GPUS = 8
 
 
-def eight_gpu_capture(pids: list[int]) -> dict[str, object]:
-    capture = json.loads((H100 / "nvml_load.json").read_text())
+def eight_gpu_capture(pids: list[int]) -> dict[str, Any]:
+    capture: dict[str, Any] = json.loads((H100 / "nvml_load.json").read_text())
     template = capture["gpus"][0]
     gpus = []
     for i in range(GPUS):

@@ -8,6 +8,7 @@ query, the handler and the Reply; no chat rendering, no HTTP) for ``/gpus``, ``/
 whole run (otherwise they turn offline 30 s after the fill and the replies change).
 
     .venv/bin/python bench/gpus_query.py [--db sqlite,postgres] [--hosts 1000] [--repeat 200]
+        [--checks]
 """
 
 from __future__ import annotations
@@ -22,16 +23,16 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BENCH_PG_URL, machine, recreate_pg_database, summarise  # noqa: E402
+from _common import BENCH_PG_URL, machine, recreate_pg_database, summarise
 
-from agent.snapshot import utc_now  # noqa: E402
-from bot.api.schema import HostReportIn  # noqa: E402
-from bot.render.text import render_text  # noqa: E402
-from bot.service import Service  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store.ingest import write_reports  # noqa: E402
-from bot.store.migrate import upgrade  # noqa: E402
-from tests.support import report  # noqa: E402
+from agent.snapshot import utc_now
+from bot.api.schema import HostReportIn
+from bot.render.text import render_text
+from bot.service import Service
+from bot.settings import Settings
+from bot.store.ingest import write_reports
+from bot.store.migrate import upgrade
+from tests.support import report
 
 COMMANDS = ("/gpus", "/gpus free", "/gpus gpu-0500")
 FILL_BATCH = 250
@@ -59,7 +60,26 @@ async def fill(service: Service, hosts: int) -> float:
     return time.perf_counter() - start
 
 
-async def run(label: str, database_url: str | None, hosts: int, repeat: int) -> None:
+async def time_checks(service: Service) -> None:
+    """One pass of each periodic alert check (DLBOT_CHECK_INTERVAL, 10 s by default) over the
+    same fleet: the first pass creates the watch rows, the second is the steady state."""
+    checks = service.checks
+    assert checks is not None
+    for attempt in ("first", "second"):
+        for check in (checks.offline, checks.idle, checks.stalled, checks.unwrapped):
+            t = time.perf_counter()
+            try:
+                await check()
+                outcome = "ok"
+            except Exception as exc:
+                outcome = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:100]}"
+            print(
+                f"  check {check.__name__:<10} {attempt} pass "
+                f"{(time.perf_counter() - t) * 1000:8.1f} ms  {outcome}"
+            )
+
+
+async def run(label: str, database_url: str | None, hosts: int, repeat: int, checks: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="dlbot-bench-") as tmp:
         os.environ["DLBOT_DATA_DIR"] = tmp
         os.environ["DLBOT_OFFLINE_AFTER"] = "86400"
@@ -93,6 +113,8 @@ async def run(label: str, database_url: str | None, hosts: int, repeat: int) -> 
                 await fleet.hosts()
                 samples.append((time.perf_counter_ns() - t) / 1e6)
             print(summarise(samples).line("  of which StoreFleet.hosts()", digits=1))
+            if checks:
+                await time_checks(service)
         finally:
             await service.engine.dispose()
 
@@ -102,15 +124,20 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--hosts", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument(
+        "--checks", action="store_true", help="also time one pass of each periodic alert check"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     for label in args.db.split(","):
         if label == "sqlite":
-            asyncio.run(run("SQLite (WAL, temp dir)", None, args.hosts, args.repeat))
+            asyncio.run(run("SQLite (WAL, temp dir)", None, args.hosts, args.repeat, args.checks))
         elif label == "postgres":
             recreate_pg_database("bench_query")
             url = BENCH_PG_URL.rsplit("/", 1)[0] + "/bench_query"
-            asyncio.run(run("PostgreSQL (database bench_query)", url, args.hosts, args.repeat))
+            asyncio.run(
+                run("PostgreSQL (database bench_query)", url, args.hosts, args.repeat, args.checks)
+            )
         else:
             raise SystemExit(f"unknown --db {label}")
 

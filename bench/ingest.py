@@ -112,14 +112,16 @@ class PhaseResult:
     latencies_ms: list[float]
     generator_cpu_s: float
     max_in_flight: int
+    reports_per_request: int = 1
 
     def line(self, server_cpu_s: float) -> str:
         lat = self.latencies_ms
         p50 = percentile(lat, 50) if lat else float("nan")
         p99 = percentile(lat, 99) if lat else float("nan")
         return (
-            f"{self.name:<26} ok {self.ok:6d}/{self.sent:<6d} in {self.wall_s:5.1f}s = "
-            f"{self.ok / self.wall_s:7.1f} reports/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
+            f"{self.name:<26} ok {self.ok:6d}/{self.sent:<6d} requests in {self.wall_s:5.1f}s = "
+            f"{self.ok * self.reports_per_request / self.wall_s:7.1f} reports/s  "
+            f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
             f"max {max(lat, default=float('nan')):7.1f} ms  in-flight max {self.max_in_flight}  "
             f"CPU: server {server_cpu_s / self.wall_s * 100:4.0f}% generator "
             f"{self.generator_cpu_s / self.wall_s * 100:4.0f}% of one core"
@@ -233,6 +235,7 @@ class Load:
             latencies,
             time.process_time() - cpu0,
             self.max_in_flight,
+            per_request,
         )
 
     async def open(self, name: str, rate: float, seconds: float, drain_s: float) -> PhaseResult:
@@ -349,6 +352,12 @@ def main() -> None:
     parser.add_argument("--closed-s", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=700.0)
     parser.add_argument("--open-s", type=float, default=25.0)
+    parser.add_argument(
+        "--drain-s",
+        type=float,
+        default=15.0,
+        help="open loop: wait this long after the last send, then count the rest unfinished",
+    )
     parser.add_argument(
         "--connections",
         type=int,
