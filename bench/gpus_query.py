@@ -28,7 +28,7 @@ from _common import BENCH_PG_URL, machine, recreate_pg_database, summarise
 from agent.snapshot import utc_now
 from bot.api.schema import HostReportIn
 from bot.render.text import render_text
-from bot.service import Service
+from bot.service import Service, settle_heap
 from bot.settings import Settings
 from bot.store.ingest import write_reports
 from bot.store.migrate import upgrade
@@ -90,6 +90,7 @@ async def run(label: str, database_url: str | None, hosts: int, repeat: int, che
         try:
             await upgrade(service.engine)
             fill_s = await fill(service, hosts)
+            settle_heap()  # as `dlbot serve` does once started
             print(f"--- {label}: filled {hosts} hosts x 8 GPUs in {fill_s:.1f} s")
             for command in COMMANDS:
                 reply = await service.ask(command)

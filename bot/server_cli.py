@@ -20,7 +20,7 @@ from bot.api.app import create_app
 from bot.chat.config import ChatConfigError, config_problems
 from bot.knowledge.sota_cli import sota
 from bot.render.text import render_text, table_text
-from bot.service import Service
+from bot.service import Service, settle_heap
 from bot.serving import GracefulServer
 from bot.settings import Settings
 from bot.store.migrate import upgrade
@@ -73,7 +73,8 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     log.info(
         "dlbot serve on http://%s:%d, database %s", args.host, args.port, _database_label(settings)
     )
-    config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_config=None)
+    app = create_app(service, after_start=settle_heap)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None)
     await GracefulServer(config).serve()
     return 0
 
@@ -98,7 +99,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             agent_token,
         )
         config = uvicorn.Config(
-            create_app(service, manage_lifecycle=False),
+            create_app(service, manage_lifecycle=False, after_start=settle_heap),
             host=args.host,
             port=args.port,
             log_config=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -154,11 +154,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
+def create_app(
+    service: Service,
+    manage_lifecycle: bool = True,
+    after_start: Callable[[], None] | None = None,
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await service.start()
+        if after_start is not None:
+            after_start()
         try:
             yield
         finally:
