@@ -9,12 +9,14 @@ dropped; run events are never dropped.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+log = logging.getLogger("dlbot.agent")
 Kind = Literal["sample", "event"]
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -89,6 +91,12 @@ class Spool:
                 break
         self._db.executemany("DELETE FROM entries WHERE id = ?", victims)
         self.dropped_samples += len(victims)
+        log.warning(
+            "spool full (%d MiB): dropped the %d oldest samples (%d so far); run events are kept",
+            self.max_bytes // (1024 * 1024),
+            len(victims),
+            self.dropped_samples,
+        )
 
     def peek(self, kind: Kind, max_count: int, max_bytes: int) -> list[SpoolEntry]:
         """The oldest entries of one kind, at least one, within the count and byte budget."""

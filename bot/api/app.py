@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -101,7 +102,7 @@ async def get_fleet(service: ServiceDep) -> dict[str, Any]:
                         "temperature_c": g.temperature_c,
                         "power_w": g.power_w,
                         "free": g.is_free,
-                        "processes": [p.__dict__ for p in g.processes],
+                        "processes": [asdict(p) for p in g.processes],
                     }
                     for g in h.gpus
                 ],
