@@ -68,7 +68,7 @@ class HostReport:
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix, as the wire format documents."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def utc_now() -> datetime:

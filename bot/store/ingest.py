@@ -189,13 +189,14 @@ async def _write_history(
         for r in reports
     ]
     await conn.execute(
-        insert_ignoring_conflicts(conn, host_samples_t, ["host_id", "sampled_at"]),
+        insert_ignoring_conflicts(conn, host_samples_t, ["host_id", "seq", "sampled_at"]),
         host_rows,
     )
     gpu_rows = [
         {
             "host_id": states[r.host].id,
             "gpu_index": g.index,
+            "seq": r.seq,
             "sampled_at": r.sampled_at,
             "utilization_gpu": g.utilization_gpu,
             "memory_used_mib": g.memory_used_mib,
@@ -207,7 +208,9 @@ async def _write_history(
     ]
     if gpu_rows:
         await conn.execute(
-            insert_ignoring_conflicts(conn, gpu_samples_t, ["host_id", "gpu_index", "sampled_at"]),
+            insert_ignoring_conflicts(
+                conn, gpu_samples_t, ["host_id", "gpu_index", "seq", "sampled_at"]
+            ),
             gpu_rows,
         )
 

@@ -99,11 +99,12 @@ class GpuSample(Base):
     """Sample history, one row per GPU per report."""
 
     __tablename__ = "gpu_samples"
-    __table_args__ = (UniqueConstraint("host_id", "gpu_index", "sampled_at"),)
+    __table_args__ = (UniqueConstraint("host_id", "gpu_index", "seq", "sampled_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
     gpu_index: Mapped[int]
+    seq: Mapped[int] = mapped_column(BigInteger)
     sampled_at: Mapped[datetime] = mapped_column(index=True)
     utilization_gpu: Mapped[int | None]
     memory_used_mib: Mapped[int | None] = mapped_column(BigInteger)
@@ -115,7 +116,7 @@ class HostSample(Base):
     """Host metric history, one row per report."""
 
     __tablename__ = "host_samples"
-    __table_args__ = (UniqueConstraint("host_id", "sampled_at"),)
+    __table_args__ = (UniqueConstraint("host_id", "seq", "sampled_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))

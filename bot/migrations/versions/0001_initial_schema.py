@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("host_id", sa.Integer(), nullable=False),
         sa.Column("gpu_index", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("sampled_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("utilization_gpu", sa.Integer(), nullable=True),
         sa.Column("memory_used_mib", sa.BigInteger(), nullable=True),
@@ -58,7 +59,7 @@ def upgrade() -> None:
         sa.Column("power_w", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(["host_id"], ["hosts.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("host_id", "gpu_index", "sampled_at"),
+        sa.UniqueConstraint("host_id", "gpu_index", "seq", "sampled_at"),
     )
     with op.batch_alter_table("gpu_samples", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_gpu_samples_sampled_at"), ["sampled_at"], unique=False)
@@ -99,7 +100,7 @@ def upgrade() -> None:
         sa.Column("load1", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(["host_id"], ["hosts.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("host_id", "sampled_at"),
+        sa.UniqueConstraint("host_id", "seq", "sampled_at"),
     )
     with op.batch_alter_table("host_samples", schema=None) as batch_op:
         batch_op.create_index(
