@@ -18,8 +18,9 @@ def data_dir() -> Path:
     return Path(xdg) / "dlbot"
 
 
-def spool_path() -> Path:
-    return data_dir() / "agent-spool.sqlite3"
+def spool_path(directory: Path | None = None) -> Path:
+    """The host's spool, shared by the agent and `dlbot run` (in DLBOT_DATA_DIR by default)."""
+    return (directory or data_dir()) / "agent-spool.sqlite3"
 
 
 def spool_max_bytes() -> int:

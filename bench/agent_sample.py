@@ -19,7 +19,6 @@ import argparse
 import copy
 import json
 import os
-import stat
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from agent.daemon import Sampler
 from agent.gpu import GputilBackend, NvmlBackend
 from agent.host import HostSampler
 from agent.processes import PsutilProcessTable
+from tests.fakes.nvidia_smi import write_fake_nvidia_smi
 from tests.fakes.nvml import FakeNvml
 
 GPUS = 8
@@ -68,17 +68,7 @@ def fake_nvidia_smi(directory: Path) -> Path:
     apps_csv.write_text(
         "".join(f"{os.getpid()}, /usr/bin/python3, 520, {uuid[:-2]}{i:02d}\n" for i in range(GPUS))
     )
-    script = directory / "nvidia-smi"
-    script.write_text(
-        "#!/bin/sh\n"
-        'case "$1" in\n'
-        f"  --query-gpu=*) cat '{gpu_csv}' ;;\n"
-        f"  --query-compute-apps=*) cat '{apps_csv}' ;;\n"
-        "  *) exit 9 ;;\n"
-        "esac\n"
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return script
+    return write_fake_nvidia_smi(directory, gpu_csv, apps_csv)
 
 
 def main() -> None:

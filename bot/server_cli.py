@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from agent.config import spool_path
 from agent.main import AgentOptions, build_agent
 from bot.api.app import create_app
 from bot.chat.config import ChatConfigError, config_problems
@@ -93,7 +94,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             AgentOptions(
                 interval=args.interval,
                 gpu_backend=args.gpu_backend,
-                spool_path=settings.data_dir / "agent-spool.sqlite3",
+                spool_path=spool_path(settings.data_dir),
             ),
             server_url,
             agent_token,

@@ -3,8 +3,9 @@ but idle, stalled runs, unwrapped GPU processes that ended, and history pruning.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,8 +14,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.snapshot import utc_now
-from bot.alerts.outbox import chat_identities, create_alert
-from bot.chat.sending import Destination
+from bot.alerts.outbox import Destinations, chat_identities, create_alert
 from bot.runs.events import run_payload
 from bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from bot.store.run_models import GpuIdleWatch, HostWatch, Run, SeenProcess
@@ -42,7 +42,10 @@ class CheckSettings:
     rules: frozenset[str]
 
 
-Destinations = Callable[[], Awaitable[Sequence[Destination]]]
+@dataclass
+class _Transaction:
+    conn: AsyncConnection
+    alerted: bool = False
 
 
 class Checks:
@@ -68,18 +71,26 @@ class Checks:
             except Exception:
                 log.exception("check %s failed", check.__name__)
 
-    async def _alert(self, conn: AsyncConnection, rule: str, **fields: Any) -> bool:
-        if rule not in self._settings.rules:
-            return False
-        return await create_alert(
-            conn, destinations=await self._destinations(), now=self._clock(), **fields
-        )
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[_Transaction]:
+        """One pass's transaction; the dispatcher is woken after it commits new alerts."""
+        async with self._engine.begin() as conn:
+            tx = _Transaction(conn)
+            yield tx
+        if tx.alerted:
+            self._on_alert()
+
+    async def _alert(self, tx: _Transaction, rule: str, **fields: Any) -> None:
+        if rule in self._settings.rules and await create_alert(
+            tx.conn, destinations=await self._destinations(), now=self._clock(), **fields
+        ):
+            tx.alerted = True
 
     async def offline(self) -> None:
         now = self._clock()
         cutoff = now - self._settings.offline_after
-        alerted = False
-        async with self._engine.begin() as conn:
+        async with self._transaction() as tx:
+            conn = tx.conn
             rows = (
                 await conn.execute(
                     select(
@@ -115,8 +126,8 @@ class Checks:
                         .values(offline_since=row.last_seen_at if offline else None)
                     )
                 if offline:
-                    alerted |= await self._alert(
-                        conn,
+                    await self._alert(
+                        tx,
                         "host_offline",
                         kind="host_offline",
                         dedup_key=f"host_offline:{row.name}:{row.last_seen_at.isoformat()}",
@@ -125,22 +136,20 @@ class Checks:
                     )
                 elif row.watched is not None:
                     minutes = round((now - row.offline_since).total_seconds() / 60)
-                    alerted |= await self._alert(
-                        conn,
+                    await self._alert(
+                        tx,
                         "host_offline",
                         kind="host_online",
                         dedup_key=f"host_online:{row.name}:{row.offline_since.isoformat()}",
                         subject=row.name,
                         payload={"host": row.name, "offline_minutes": minutes},
                     )
-        if alerted:
-            self._on_alert()
 
     async def idle(self) -> None:
         s = self._settings
         now = self._clock()
-        alerted = False
-        async with self._engine.begin() as conn:
+        async with self._transaction() as tx:
+            conn = tx.conn
             held = {
                 (row.host_id, row.gpu_index): row
                 for row in await conn.execute(
@@ -194,8 +203,8 @@ class Checks:
                     "user": users[0] if len(users) == 1 else None,
                     "mentions": await chat_identities(conn, users[0]) if len(users) == 1 else {},
                 }
-                alerted |= await self._alert(
-                    conn,
+                await self._alert(
+                    tx,
                     "gpu_idle",
                     kind="gpu_idle",
                     dedup_key=f"gpu_idle:{gpu.name}:{gpu.gpu_index}:{watch.since.isoformat()}",
@@ -207,14 +216,12 @@ class Checks:
                     .where(idle_t.c.host_id == key[0], idle_t.c.gpu_index == key[1])
                     .values(alerted=True)
                 )
-        if alerted:
-            self._on_alert()
 
     async def stalled(self) -> None:
         s = self._settings
         now = self._clock()
-        alerted = False
-        async with self._engine.begin() as conn:
+        async with self._transaction() as tx:
+            conn = tx.conn
             rows = (
                 await conn.execute(
                     select(runs_t)
@@ -234,8 +241,8 @@ class Checks:
                     (now - run["last_activity_at"]).total_seconds() / 60
                 )
                 payload["mentions"] = await chat_identities(conn, run["user"])
-                alerted |= await self._alert(
-                    conn,
+                await self._alert(
+                    tx,
                     "run_stalled",
                     kind="run_stalled",
                     dedup_key=f"run_stalled:{run['id']}:{run['last_activity_at'].isoformat()}",
@@ -246,8 +253,6 @@ class Checks:
                 await conn.execute(
                     runs_t.update().where(runs_t.c.id == run["id"]).values(stalled=True)
                 )
-        if alerted:
-            self._on_alert()
 
     async def unwrapped(self) -> None:
         """Hosts are handled a slice at a time, each slice in a transaction of its own, so a
@@ -261,17 +266,14 @@ class Checks:
             h.id: h.name for h in hosts if h.last_seen_at >= now - self._settings.offline_after
         }
         ids = sorted(online)
-        alerted = False
         for start in range(0, len(ids), UNWRAPPED_SLICE):
-            alerted |= await self._unwrapped_slice(
+            await self._unwrapped_slice(
                 {i: online[i] for i in ids[start : start + UNWRAPPED_SLICE]}, now
             )
-        if alerted:
-            self._on_alert()
 
-    async def _unwrapped_slice(self, hosts: dict[int, str], now: datetime) -> bool:
-        alerted = False
-        async with self._engine.begin() as conn:
+    async def _unwrapped_slice(self, hosts: dict[int, str], now: datetime) -> None:
+        async with self._transaction() as tx:
+            conn = tx.conn
             current: dict[tuple[int, int], dict[str, Any]] = {}
             for row in await conn.execute(
                 select(
@@ -309,12 +311,10 @@ class Checks:
                     continue
                 if await _wrapped(conn, host, row, now):
                     continue
-                alerted |= await self._record_unwrapped(conn, host, row, now)
-        return alerted
+                await self._record_unwrapped(tx, host, row, now)
 
-    async def _record_unwrapped(
-        self, conn: AsyncConnection, host: str, row: Any, now: datetime
-    ) -> bool:
+    async def _record_unwrapped(self, tx: _Transaction, host: str, row: Any, now: datetime) -> None:
+        conn = tx.conn
         run_id = f"unwrapped-{host}-{row.pid}-{int(row.first_seen_at.timestamp())}"[:64]
         run = {
             "id": run_id,
@@ -336,8 +336,8 @@ class Checks:
         payload = run_payload(run)
         payload["pid"] = row.pid
         payload["mentions"] = await chat_identities(conn, row.user)
-        return await self._alert(
-            conn,
+        await self._alert(
+            tx,
             "run_ended_unknown",
             kind="run_ended_unknown",
             dedup_key=f"unwrapped:{run_id}",

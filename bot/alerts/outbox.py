@@ -6,7 +6,7 @@ gets no outbox rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,9 @@ from bot.chat.sending import Destination
 from bot.store.models import table
 from bot.store.run_models import Alert, Mute, OutboxRow, UserLink
 from bot.store.upsert import insert_ignoring_conflicts
+
+Destinations = Callable[[], Awaitable[Sequence[Destination]]]
+"""Where alerts go, asked for only when an alert is actually written."""
 
 alerts_t = table(Alert)
 outbox_t = table(OutboxRow)

@@ -75,9 +75,8 @@ async def post_events(
 ) -> EventsResult:
     """Accept run events (started, heartbeat, progress, finished, crashed); each key once."""
     _check_hosts(principal, [event.host for event in body])
-    where = await service.alert_destinations()
     async with service.engine.begin() as conn:
-        duplicates = await apply_events(conn, body, where)
+        duplicates = await apply_events(conn, body, service.alert_destinations)
     if service.dispatcher is not None:
         service.dispatcher.notify()
     return EventsResult(accepted=len(body) - duplicates, duplicates=duplicates)

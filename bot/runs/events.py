@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agent.snapshot import utc_now
-from bot.alerts.outbox import chat_identities, create_alert
-from bot.chat.sending import Destination
+from bot.alerts.outbox import Destinations, chat_identities, create_alert
 from bot.runs.schema import RunEventIn
 from bot.store.models import table
 from bot.store.run_models import Run, RunEvent
@@ -25,7 +24,7 @@ MAX_TAIL_STORED = 16_384
 
 
 async def apply_events(
-    conn: AsyncConnection, events: Sequence[RunEventIn], destinations: Sequence[Destination]
+    conn: AsyncConnection, events: Sequence[RunEventIn], destinations: Destinations
 ) -> int:
     """Store and apply new events in order; returns how many were duplicates."""
     now = utc_now()
@@ -108,7 +107,7 @@ async def _alert_end(
     conn: AsyncConnection,
     event: RunEventIn,
     run: dict[str, Any],
-    destinations: Sequence[Destination],
+    destinations: Destinations,
     now: datetime,
 ) -> None:
     payload = run_payload(run)
@@ -124,7 +123,7 @@ async def _alert_end(
         dedup_key=f"run_end:{event.run_id}",
         subject=event.run_id,
         payload=payload,
-        destinations=destinations,
+        destinations=await destinations(),
         now=now,
         mute_targets=[run["host"], run["name"]],
     )

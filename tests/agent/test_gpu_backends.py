@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
 import pynvml
@@ -13,6 +12,7 @@ import pytest
 
 from agent.gpu import GputilBackend, NvmlBackend, parse_compute_apps
 from agent.processes import PsutilProcessTable
+from tests.fakes.nvidia_smi import write_fake_nvidia_smi
 from tests.fakes.nvml import FakeNvml
 from tests.fakes.processes import RecordedProcessTable
 
@@ -74,19 +74,9 @@ def test_nvml_handles_are_opened_once() -> None:
 @pytest.fixture
 def fake_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An `nvidia-smi` on PATH that answers GPUtil's query with the recorded H100 CSV."""
-    gpu_csv = H100 / "smi_load_gputil.csv"
-    apps_csv = H100 / "smi_load_apps.csv"
-    script = tmp_path / "bin" / "nvidia-smi"
-    script.parent.mkdir()
-    script.write_text(
-        "#!/bin/sh\n"
-        'case "$1" in\n'
-        f"  --query-gpu=*) cat '{gpu_csv}' ;;\n"
-        f"  --query-compute-apps=*) cat '{apps_csv}' ;;\n"
-        "  *) exit 9 ;;\n"
-        "esac\n"
+    script = write_fake_nvidia_smi(
+        tmp_path / "bin", H100 / "smi_load_gputil.csv", H100 / "smi_load_apps.csv"
     )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
     return script
 
