@@ -17,34 +17,40 @@ _FINAL_LINE = re.compile(r"^[A-Za-z_][\w.]*(?::\s.*)?$")
 
 
 class OutputTail:
-    """Keeps the last lines of a byte stream as text: ANSI colours removed, and a progress bar
-    redrawn with carriage returns kept in its last state."""
+    """Keeps the last lines of one or more byte streams as text: ANSI colours removed, and a
+    progress bar redrawn with carriage returns kept in its last state. Each stream (stdout,
+    stderr) assembles its own lines, so a line half-written on one is never cut by the other."""
 
     def __init__(self, lines: int = TAIL_LINES) -> None:
         self._max = lines
         self._lines: deque[str] = deque(maxlen=lines)
-        self._partial = ""
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._streams: dict[int, _Stream] = {}
         self.bytes_seen = 0
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes, stream: int = 1) -> None:
         self.bytes_seen += len(data)
-        text = self._partial + self._decoder.decode(data)
-        *complete, self._partial = text.split("\n")
-        for line in complete:
-            self._lines.append(_clean(line))
-        if len(self._partial) > 64 * MAX_LINE_CHARS:
-            self._partial = self._partial[-MAX_LINE_CHARS:]
+        assembler = self._streams.setdefault(stream, _Stream())
+        self._lines.extend(_clean(line) for line in assembler.complete_lines(data))
 
     def lines(self) -> list[str]:
         lines = list(self._lines)
-        rest = _clean(self._partial)
-        if rest:
-            lines.append(rest)
+        lines.extend(rest for s in self._streams.values() if (rest := _clean(s.partial)))
         return lines[-self._max :]
 
     def text(self) -> str:
         return "\n".join(self.lines())
+
+
+class _Stream:
+    def __init__(self) -> None:
+        self.partial = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def complete_lines(self, data: bytes) -> list[str]:
+        *complete, self.partial = (self.partial + self._decoder.decode(data)).split("\n")
+        if len(self.partial) > 64 * MAX_LINE_CHARS:
+            self.partial = self.partial[-MAX_LINE_CHARS:]
+        return complete
 
 
 def _clean(line: str) -> str:

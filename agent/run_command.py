@@ -77,7 +77,7 @@ def _copy(source: int, target: int, tail: OutputTail, lock: threading.Lock) -> N
                 break
             view = view[written:]
         with lock:
-            tail.feed(data)
+            tail.feed(data, source)
     os.close(source)
 
 

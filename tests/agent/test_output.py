@@ -58,6 +58,22 @@ def test_split_utf8_and_partial_lines_across_chunks() -> None:
     assert tail.lines() == ["损失 0.5"]
 
 
+def test_a_line_half_written_on_stderr_is_not_cut_by_stdout() -> None:
+    # What failed in CI: Python wrote "ValueError: " and "shapes differ" to stderr in two
+    # writes, and the child's stdout (flushed at exit) landed between them.
+    tail = OutputTail()
+    tail.feed(b"Traceback (most recent call last):\nValueError: ", stream=2)
+    tail.feed(b"epoch 1 loss 0.5\n", stream=1)
+    tail.feed(b"shapes differ\n", stream=2)
+    lines = tail.lines()
+    assert lines == [
+        "Traceback (most recent call last):",
+        "epoch 1 loss 0.5",
+        "ValueError: shapes differ",
+    ]
+    assert exception_line(lines) == "ValueError: shapes differ"
+
+
 def test_nccl_error_without_traceback_is_still_found() -> None:
     lines = tail_of(
         "[rank1]: torch.distributed.DistBackendError: NCCL error in: ...\n",
