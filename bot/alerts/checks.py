@@ -3,14 +3,16 @@ but idle, stalled runs, unwrapped GPU processes that ended, and history pruning.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.snapshot import utc_now
@@ -20,7 +22,8 @@ from bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from bot.store.run_models import GpuIdleWatch, HostWatch, Run, SeenProcess
 
 log = logging.getLogger("dlbot.checks")
-UNWRAPPED_SLICE = 100
+UNWRAPPED_SLICE = 25
+UNWRAPPED_PACE = 4.0
 hosts_t, gpus_t = table(Host), table(Gpu)
 host_watch_t, idle_t, seen_t, runs_t = (
     table(HostWatch),
@@ -99,7 +102,9 @@ class Checks:
                         hosts_t.c.last_seen_at,
                         host_watch_t.c.host_id.label("watched"),
                         host_watch_t.c.offline_since,
-                    ).outerjoin(host_watch_t, host_watch_t.c.host_id == hosts_t.c.id)
+                    )
+                    .outerjoin(host_watch_t, host_watch_t.c.host_id == hosts_t.c.id)
+                    .where(_offline_state_changed(cutoff))
                 )
             ).all()
             first_seen = [
@@ -158,7 +163,7 @@ class Checks:
                         gpus_t.c.index.label("gpu_index"),
                         gpus_t.c.memory_used_mib,
                         gpus_t.c.utilization_gpu,
-                        gpus_t.c.processes,
+                        gpus_t.c.users,
                         hosts_t.c.name,
                     )
                     .join(hosts_t, hosts_t.c.id == gpus_t.c.host_id)
@@ -192,7 +197,7 @@ class Checks:
                 gpu = held.get(key)
                 if gpu is None or watch.alerted or now - watch.since < s.idle_after:
                     continue
-                users = sorted({p.get("user") or "?" for p in gpu.processes})
+                users = gpu.users.split("\n") if gpu.users else []
                 payload = {
                     "host": gpu.name,
                     "gpu_index": gpu.gpu_index,
@@ -256,7 +261,9 @@ class Checks:
 
     async def unwrapped(self) -> None:
         """Hosts are handled a slice at a time, each slice in a transaction of its own, so a
-        large fleet never holds the database (or the event loop) for long."""
+        large fleet never holds the database (or the event loop) for long; after each slice the
+        pass waits a few times as long as the slice took, so that it never takes more than a
+        small share of the service's time from ingest."""
         now = self._clock()
         async with self._engine.connect() as conn:
             hosts = (
@@ -267,9 +274,11 @@ class Checks:
         }
         ids = sorted(online)
         for start in range(0, len(ids), UNWRAPPED_SLICE):
+            began = time.perf_counter()
             await self._unwrapped_slice(
                 {i: online[i] for i in ids[start : start + UNWRAPPED_SLICE]}, now
             )
+            await asyncio.sleep(UNWRAPPED_PACE * (time.perf_counter() - began))
 
     async def _unwrapped_slice(self, hosts: dict[int, str], now: datetime) -> None:
         async with self._transaction() as tx:
@@ -355,6 +364,17 @@ class Checks:
                 result = await conn.execute(t.delete().where(t.c.sampled_at < cutoff))
                 removed += result.rowcount or 0
         return removed
+
+
+def _offline_state_changed(cutoff: datetime) -> ColumnElement[bool]:
+    """Hosts not watched yet, and hosts whose offline state differs from the one recorded: the
+    database does the sorting, so a quiet pass over a large fleet costs one scan."""
+    silent = hosts_t.c.last_seen_at < cutoff
+    return or_(
+        host_watch_t.c.host_id.is_(None),
+        and_(silent, host_watch_t.c.offline_since.is_(None)),
+        and_(~silent, host_watch_t.c.offline_since.is_not(None)),
+    )
 
 
 async def _wrapped(conn: AsyncConnection, host: str, proc: Any, gone_at: datetime) -> bool:

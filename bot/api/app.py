@@ -9,10 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import TypeAdapter, ValidationError
 from starlette.routing import BaseRoute, Route
 
 from bot.api.limits import BodySizeLimit
@@ -25,9 +27,17 @@ from bot.service import Service
 from bot.store.tokens import Principal
 
 bearer = HTTPBearer(auto_error=False)
+REPORT_BODY: TypeAdapter[ReportBody] = TypeAdapter(ReportBody)
+_REPORT_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportBody"}}},
+    }
+}
 
 
-def _service(request: Request) -> Service:
+async def _service(request: Request) -> Service:
+    # async: FastAPI would run a plain function in a worker thread on every request.
     service: Service = request.app.state.service
     return service
 
@@ -48,11 +58,19 @@ async def agent_principal(
 
 
 async def post_reports(
-    body: ReportBody,
+    request: Request,
     service: ServiceDep,
     principal: Annotated[Principal, Depends(agent_principal)],
 ) -> IngestResult:
     """Accept one host report or a list of them (an agent draining its spool)."""
+    # The body is parsed and validated in one pass by pydantic's JSON parser, after the token
+    # is checked; the route's OpenAPI entry names ReportBody (see _REPORT_BODY_DOC).
+    try:
+        body = REPORT_BODY.validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
     reports = body if isinstance(body, list) else [body]
     _check_hosts(principal, [report.host for report in reports])
     outcome = await service.writer.submit(reports)
@@ -129,6 +147,7 @@ ROUTES: list[BaseRoute] = [
         methods=["POST"],
         response_model=IngestResult,
         summary="Ingest host reports",
+        openapi_extra=_REPORT_BODY_DOC,
     ),
     APIRoute(
         "/api/v1/events",
@@ -154,6 +173,18 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the report body's schemas (the route validates it itself)."""
+    if app.openapi_schema is None:
+        spec = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        body = REPORT_BODY.json_schema(ref_template="#/components/schemas/{model}")
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(body.pop("$defs"))
+        schemas["ReportBody"] = {"title": "ReportBody", **body}
+        app.openapi_schema = spec
+    return app.openapi_schema
+
+
 def create_app(
     service: Service,
     manage_lifecycle: bool = True,
@@ -172,6 +203,7 @@ def create_app(
                 await service.stop()
 
     app = FastAPI(title="dlbot", version="0.1.0", routes=ROUTES, lifespan=lifespan)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=service.settings.max_report_bytes)
 

@@ -179,7 +179,8 @@ async def test_json_nested_too_deep_is_a_client_error(
         content=b"[" * 5000 + b"]" * 5000,
         headers={**auth(host_token), "Content-Type": "application/json"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
+    assert "recursion limit" in response.text
     assert await row_counts(service) == EMPTY
 
 
