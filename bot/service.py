@@ -14,7 +14,7 @@ from bot.alerts.checks import Checks, CheckSettings
 from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.rules import enabled_rules
 from bot.alerts.scheduler import make_scheduler
-from bot.api.metrics import IngestMetrics
+from bot.api.metrics import ServiceMetrics
 from bot.chat.destinations import ChatDestinations
 from bot.chat.frontends import ChatFrontEnds
 from bot.chat.sending import ChatSender, Destination, destinations
@@ -46,7 +46,7 @@ class Service:
     engine: AsyncEngine
     fleet: StoreFleet
     writer: IngestWriter
-    metrics: IngestMetrics = field(default_factory=IngestMetrics)
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     knowledge: StoreKnowledge | None = None
     senders: dict[str, ChatSender] = field(default_factory=dict)
     chat: ChatFrontEnds = field(default_factory=ChatFrontEnds)
@@ -84,6 +84,7 @@ class Service:
             ),
             destinations=self.alert_destinations,
             on_alert=self.dispatcher.notify,
+            observe=self.metrics.observe_check,
         )
 
     async def alert_destinations(self) -> list[Destination]:

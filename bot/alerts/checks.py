@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.snapshot import utc_now
@@ -59,20 +59,28 @@ class Checks:
         destinations: Destinations,
         on_alert: Callable[[], None],
         clock: Callable[[], datetime] = utc_now,
+        observe: Callable[[str, float], None] = lambda _check, _seconds: None,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._destinations = destinations
         self._on_alert = on_alert
         self._clock = clock
+        self._observe = observe
 
     async def run_all(self) -> None:
         """The frequent checks; ``unwrapped`` runs on a slower schedule of its own."""
         for check in (self.offline, self.idle, self.stalled):
-            try:
-                await check()
-            except Exception:
-                log.exception("check %s failed", check.__name__)
+            await self.timed(check)
+
+    async def timed(self, check: Callable[[], Awaitable[object]]) -> None:
+        """Run one check, log a failure (the next pass tries again), record how long it took."""
+        began = time.perf_counter()
+        try:
+            await check()
+        except Exception:
+            log.exception("check %s failed", check.__name__)
+        self._observe(check.__name__, time.perf_counter() - began)
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_Transaction]:
@@ -151,59 +159,57 @@ class Checks:
                     )
 
     async def idle(self) -> None:
+        """Watches GPUs held but idle, in SQL: a GPU that stops being held leaves the watch, a
+        newly held one joins it, and only those held long enough come back to Python."""
         s = self._settings
         now = self._clock()
+        held = and_(
+            hosts_t.c.id == gpus_t.c.host_id,
+            hosts_t.c.last_seen_at >= now - s.offline_after,
+            gpus_t.c.memory_used_mib >= s.idle_min_memory_mib,
+            gpus_t.c.utilization_gpu <= s.idle_max_utilization,
+        )
+        watched = and_(gpus_t.c.host_id == idle_t.c.host_id, gpus_t.c.index == idle_t.c.gpu_index)
         async with self._transaction() as tx:
             conn = tx.conn
-            held = {
-                (row.host_id, row.gpu_index): row
-                for row in await conn.execute(
+            await conn.execute(
+                idle_t.delete().where(~exists().where(watched, held).correlate(idle_t))
+            )
+            await conn.execute(
+                idle_t.insert().from_select(
+                    ["host_id", "gpu_index", "since", "alerted"],
                     select(
                         gpus_t.c.host_id,
-                        gpus_t.c.index.label("gpu_index"),
-                        gpus_t.c.memory_used_mib,
-                        gpus_t.c.utilization_gpu,
-                        gpus_t.c.users,
-                        hosts_t.c.name,
-                    )
-                    .join(hosts_t, hosts_t.c.id == gpus_t.c.host_id)
-                    .where(
-                        hosts_t.c.last_seen_at >= now - s.offline_after,
-                        gpus_t.c.memory_used_mib >= s.idle_min_memory_mib,
-                        gpus_t.c.utilization_gpu <= s.idle_max_utilization,
-                    )
+                        gpus_t.c.index,
+                        literal(now, idle_t.c.since.type),
+                        literal(False, idle_t.c.alerted.type),
+                    ).where(held, ~exists().where(watched)),
                 )
-            }
-            watched = {(r.host_id, r.gpu_index): r for r in await conn.execute(select(idle_t))}
-            gone = [k for k in watched if k not in held]
-            if gone:
-                await conn.execute(
-                    idle_t.delete().where(
-                        idle_t.c.host_id == bindparam("b_host"),
-                        idle_t.c.gpu_index == bindparam("b_gpu"),
-                    ),
-                    [{"b_host": h, "b_gpu": i} for h, i in gone],
+            )
+            due = await conn.execute(
+                select(
+                    idle_t.c.host_id,
+                    idle_t.c.gpu_index,
+                    idle_t.c.since,
+                    gpus_t.c.memory_used_mib,
+                    gpus_t.c.utilization_gpu,
+                    gpus_t.c.users,
+                    hosts_t.c.name,
+                ).where(
+                    watched,
+                    hosts_t.c.id == gpus_t.c.host_id,
+                    idle_t.c.alerted.is_(False),
+                    idle_t.c.since <= now - s.idle_after,
                 )
-            new = [k for k in held if k not in watched]
-            if new:
-                await conn.execute(
-                    idle_t.insert(),
-                    [
-                        {"host_id": h, "gpu_index": i, "since": now, "alerted": False}
-                        for h, i in new
-                    ],
-                )
-            for key, watch in watched.items():
-                gpu = held.get(key)
-                if gpu is None or watch.alerted or now - watch.since < s.idle_after:
-                    continue
+            )
+            for gpu in due.all():
                 users = gpu.users.split("\n") if gpu.users else []
                 payload = {
                     "host": gpu.name,
                     "gpu_index": gpu.gpu_index,
                     "memory_used_mib": gpu.memory_used_mib,
                     "utilization_gpu": gpu.utilization_gpu,
-                    "idle_minutes": round((now - watch.since).total_seconds() / 60),
+                    "idle_minutes": round((now - gpu.since).total_seconds() / 60),
                     "users": users,
                     "user": users[0] if len(users) == 1 else None,
                     "mentions": await chat_identities(conn, users[0]) if len(users) == 1 else {},
@@ -212,13 +218,13 @@ class Checks:
                     tx,
                     "gpu_idle",
                     kind="gpu_idle",
-                    dedup_key=f"gpu_idle:{gpu.name}:{gpu.gpu_index}:{watch.since.isoformat()}",
+                    dedup_key=f"gpu_idle:{gpu.name}:{gpu.gpu_index}:{gpu.since.isoformat()}",
                     subject=gpu.name,
                     payload=payload,
                 )
                 await conn.execute(
                     idle_t.update()
-                    .where(idle_t.c.host_id == key[0], idle_t.c.gpu_index == key[1])
+                    .where(idle_t.c.host_id == gpu.host_id, idle_t.c.gpu_index == gpu.gpu_index)
                     .values(alerted=True)
                 )
 

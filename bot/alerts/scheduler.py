@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -19,8 +20,16 @@ def make_scheduler(checks: Checks, interval_s: float) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     jobs = (
         ("checks", checks.run_all, interval_s),
-        ("unwrapped", checks.unwrapped, max(interval_s, UNWRAPPED_EVERY.total_seconds())),
-        ("prune-history", checks.prune_history, PRUNE_EVERY.total_seconds()),
+        (
+            "unwrapped",
+            partial(checks.timed, checks.unwrapped),
+            max(interval_s, UNWRAPPED_EVERY.total_seconds()),
+        ),
+        (
+            "prune-history",
+            partial(checks.timed, checks.prune_history),
+            PRUNE_EVERY.total_seconds(),
+        ),
     )
     for job_id, job, seconds in jobs:
         scheduler.add_job(

@@ -1,18 +1,19 @@
-"""Prometheus metrics: per-GPU gauges and hosts up from the store, plus the ingest counter."""
+"""Prometheus metrics: per-GPU gauges and hosts up from the store, the ingest counter and the
+time each periodic check takes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from handlers.fleet import HostView
 
 
-class IngestMetrics:
-    """Process-wide counters, in a registry of their own (one per service)."""
+class ServiceMetrics:
+    """The service's own metrics, in a registry of their own (one per service)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -21,6 +22,16 @@ class IngestMetrics:
             "Host reports accepted by the ingest API",
             registry=self.registry,
         )
+        self.checks = Histogram(
+            "dlbot_check_duration_seconds",
+            "Wall time of one pass of a periodic check",
+            ["check"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+
+    def observe_check(self, check: str, seconds: float) -> None:
+        self.checks.labels(check).observe(seconds)
 
 
 class FleetCollector(Collector):
@@ -59,7 +70,7 @@ class FleetCollector(Collector):
         yield from (util, mem, total, temp, power, host_up, hosts_up)
 
 
-def exposition(ingest: IngestMetrics, hosts: Sequence[HostView]) -> bytes:
+def exposition(ingest: ServiceMetrics, hosts: Sequence[HostView]) -> bytes:
     fleet = CollectorRegistry()
     fleet.register(FleetCollector(hosts))
     return generate_latest(ingest.registry) + generate_latest(fleet)

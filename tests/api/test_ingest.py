@@ -52,6 +52,18 @@ async def test_report_is_stored_and_counted(
     assert "dlbot_hosts_up 1.0" in metrics
 
 
+async def test_check_durations_are_exported(client: httpx.AsyncClient, service: Service) -> None:
+    assert (
+        'dlbot_check_duration_seconds_count{check="offline"}'
+        not in (await client.get("/metrics")).text
+    )
+    await service.checks.run_all()
+    await service.checks.run_all()
+    metrics = (await client.get("/metrics")).text
+    for check in ("offline", "idle", "stalled"):
+        assert f'dlbot_check_duration_seconds_count{{check="{check}"}} 2.0' in metrics
+
+
 async def test_batch_and_fleet_token(client: httpx.AsyncClient, service: Service) -> None:
     fleet = await create_token(service.engine, "fleet", "k8s")
     batch = [report(host=f"node-{i}", seq=1) for i in range(3)]
