@@ -58,11 +58,13 @@ class Service:
     @classmethod
     def from_settings(cls, settings: Settings) -> Service:
         engine = make_engine(settings.effective_database_url)
+        metrics = ServiceMetrics()
         return cls(
             settings=settings,
             engine=engine,
             fleet=StoreFleet(engine, settings.offline_after),
-            writer=IngestWriter(engine),
+            writer=IngestWriter(engine, metrics.observe_batch),
+            metrics=metrics,
             knowledge=StoreKnowledge(engine, settings),
             runs=StoreRuns(engine),
         )

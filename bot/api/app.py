@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -136,7 +137,8 @@ async def healthz(service: ServiceDep) -> dict[str, str]:
 
 
 async def metrics(service: ServiceDep) -> Response:
-    body = exposition(service.metrics, await service.fleet.hosts())
+    # Formatting a large fleet takes a while: in a thread, the event loop keeps serving.
+    body = await asyncio.to_thread(exposition, service.metrics, await service.fleet.gauges())
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

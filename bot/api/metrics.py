@@ -1,5 +1,5 @@
-"""Prometheus metrics: per-GPU gauges and hosts up from the store, the ingest counter and the
-time each periodic check takes."""
+"""Prometheus metrics: per-GPU gauges and hosts up from the store; the service's own counter of
+reports, and how long ingest transactions and periodic checks take."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from handlers.fleet import HostView
+from bot.store.fleet import GpuGauges
+
+MIB = 1024 * 1024
 
 
 class ServiceMetrics:
@@ -30,13 +32,23 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self.batches = Histogram(
+            "dlbot_ingest_batch_seconds",
+            "Wall time of one ingest transaction (reports from concurrent requests)",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+
+    def observe_batch(self, seconds: float) -> None:
+        self.batches.observe(seconds)
+
     def observe_check(self, check: str, seconds: float) -> None:
         self.checks.labels(check).observe(seconds)
 
 
 class FleetCollector(Collector):
-    def __init__(self, hosts: Sequence[HostView]) -> None:
-        self._hosts = hosts
+    def __init__(self, gauges: Sequence[GpuGauges]) -> None:
+        self._gauges = gauges
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         labels = ["host", "gpu"]
@@ -48,29 +60,30 @@ class FleetCollector(Collector):
         host_up = GaugeMetricFamily(
             "dlbot_host_up", "1 when the host reported recently", labels=["host"]
         )
-        up = 0
-        for host in self._hosts:
-            host_up.add_metric([host.name], 1.0 if host.online else 0.0)
-            up += host.online
-            if not host.online:
+        hosts: dict[str, bool] = {}
+        for gpu in self._gauges:
+            hosts[gpu.host] = gpu.online
+            if not gpu.online or gpu.gpu is None:
                 continue
-            for gpu in host.gpus:
-                key = [host.name, str(gpu.index)]
-                if gpu.utilization_gpu is not None:
-                    util.add_metric(key, gpu.utilization_gpu)
-                if gpu.memory_used_mib is not None:
-                    mem.add_metric(key, gpu.memory_used_mib * 1024 * 1024)
-                if gpu.memory_total_mib is not None:
-                    total.add_metric(key, gpu.memory_total_mib * 1024 * 1024)
-                if gpu.temperature_c is not None:
-                    temp.add_metric(key, gpu.temperature_c)
-                if gpu.power_w is not None:
-                    power.add_metric(key, gpu.power_w)
+            key = [gpu.host, str(gpu.gpu)]
+            if gpu.utilization_gpu is not None:
+                util.add_metric(key, gpu.utilization_gpu)
+            if gpu.memory_used_mib is not None:
+                mem.add_metric(key, gpu.memory_used_mib * MIB)
+            if gpu.memory_total_mib is not None:
+                total.add_metric(key, gpu.memory_total_mib * MIB)
+            if gpu.temperature_c is not None:
+                temp.add_metric(key, gpu.temperature_c)
+            if gpu.power_w is not None:
+                power.add_metric(key, gpu.power_w)
+        for name, online in hosts.items():
+            host_up.add_metric([name], 1.0 if online else 0.0)
+        up = sum(hosts.values())
         hosts_up = GaugeMetricFamily("dlbot_hosts_up", "Hosts that reported recently", value=up)
         yield from (util, mem, total, temp, power, host_up, hosts_up)
 
 
-def exposition(ingest: ServiceMetrics, hosts: Sequence[HostView]) -> bytes:
+def exposition(ingest: ServiceMetrics, gauges: Sequence[GpuGauges]) -> bytes:
     fleet = CollectorRegistry()
-    fleet.register(FleetCollector(hosts))
+    fleet.register(FleetCollector(gauges))
     return generate_latest(ingest.registry) + generate_latest(fleet)

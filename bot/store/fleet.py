@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,6 +37,19 @@ _GPU_COLUMNS = (
     gpus_t.c.processes,
     gpus_t.c.error,
 )
+
+
+class GpuGauges(NamedTuple):
+    """One row of /metrics: a GPU of a host (gpu None for a host without GPUs)."""
+
+    host: str
+    online: bool
+    gpu: int | None
+    utilization_gpu: int | None
+    memory_used_mib: int | None
+    memory_total_mib: int | None
+    temperature_c: int | None
+    power_w: float | None
 
 
 class StoreFleet:
@@ -111,6 +124,28 @@ class StoreFleet:
             for name, index in await conn.execute(query):
                 found[name].append(index)
         return [FreeGpus(name, tuple(indexes)) for name, indexes in found.items()]
+
+    async def gauges(self) -> list[GpuGauges]:
+        """The numbers /metrics exports, one row per GPU, without process lists."""
+        g = gpus_t.c
+        query = (
+            select(
+                hosts_t.c.name,
+                hosts_t.c.last_seen_at,
+                g.index,
+                g.utilization_gpu,
+                g.memory_used_mib,
+                g.memory_total_mib,
+                g.temperature_c,
+                g.power_w,
+            )
+            .outerjoin(gpus_t, g.host_id == hosts_t.c.id)
+            .order_by(hosts_t.c.name, g.index)
+        )
+        cutoff = self._clock() - self._offline_after
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [GpuGauges(name, seen >= cutoff, *numbers) for name, seen, *numbers in rows]
 
     async def host_names(self) -> Sequence[str]:
         async with self._engine.connect() as conn:

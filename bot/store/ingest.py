@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -224,8 +225,11 @@ class _Pending:
 class IngestWriter:
     """The single writer task of one service process."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, observe: Callable[[float], None] = lambda _seconds: None
+    ) -> None:
         self._engine = engine
+        self._observe = observe
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task = BackgroundTask("dlbot-ingest-writer", self._run)
 
@@ -258,8 +262,10 @@ class IngestWriter:
                     await self._commit_one(item)
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        began = time.perf_counter()
         async with self._engine.begin() as conn:
             stale = await write_reports(conn, [r for item in batch for r in item.reports])
+        self._observe(time.perf_counter() - began)
         start = 0
         for item in batch:
             end = start + len(item.reports)

@@ -46,6 +46,7 @@ async def test_report_is_stored_and_counted(
     assert await row_counts(service) == {"hosts": 1, "gpus": 2, "gpu_samples": 2, "host_samples": 1}
     metrics = (await client.get("/metrics")).text
     assert "dlbot_reports_ingested_total 1.0" in metrics
+    assert "dlbot_ingest_batch_seconds_count 1.0" in metrics
     assert 'dlbot_gpu_utilization_percent{gpu="1",host="gpu-07"} 97.0' in metrics
     assert 'dlbot_gpu_power_watts{gpu="0",host="gpu-07"} 624.1' in metrics
     assert 'dlbot_host_up{host="gpu-07"} 1.0' in metrics
