@@ -1,0 +1,40 @@
+"""/metrics over a real store: offline hosts and hosts without GPUs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import update
+
+from agent.snapshot import utc_now
+from bot.service import Service
+from bot.store.models import Host
+from tests.support import ingest, report
+
+
+async def test_offline_hosts_are_down_and_export_no_gpu_gauges(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    await ingest(
+        service,
+        report(host="gpu-01", gpus=2),
+        report(host="cpu-01", gpus=0),
+        report(host="gpu-02", gpus=1),
+    )
+    async with service.engine.begin() as conn:
+        await conn.execute(
+            update(Host)
+            .where(Host.name == "gpu-02")
+            .values(last_seen_at=utc_now() - timedelta(hours=1))
+        )
+    lines = (await client.get("/metrics")).text.splitlines()
+    assert 'dlbot_gpu_utilization_percent{gpu="1",host="gpu-01"} 97.0' in lines
+    assert 'dlbot_gpu_memory_used_bytes{gpu="0",host="gpu-01"} 3.243245568e+09' in lines
+    assert 'dlbot_host_up{host="cpu-01"} 1.0' in lines
+    assert 'dlbot_host_up{host="gpu-02"} 0.0' in lines
+    assert "dlbot_hosts_up 2.0" in lines
+    assert [line for line in lines if 'host="gpu-02"' in line] == [
+        'dlbot_host_up{host="gpu-02"} 0.0'
+    ]
+    assert not [line for line in lines if 'host="cpu-01"' in line and "gpu=" in line]
