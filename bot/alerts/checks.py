@@ -23,7 +23,7 @@ from bot.store.run_models import GpuIdleWatch, HostWatch, Run, SeenProcess
 
 log = logging.getLogger("dlbot.checks")
 UNWRAPPED_SLICE = 25
-UNWRAPPED_PACE = 4.0
+UNWRAPPED_PACE = 9.0
 hosts_t, gpus_t = table(Host), table(Gpu)
 host_watch_t, idle_t, seen_t, runs_t = (
     table(HostWatch),
