@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.service import Service
 from bot.store.models import AgentToken, Gpu, GpuSample, Host, HostSample
 from bot.store.tokens import create_token, revoke_token
-from tests.support import report
+from tests.support import ingest, report
 
 DATA_TABLES = (Host, Gpu, GpuSample, HostSample)
 
@@ -90,6 +90,19 @@ async def test_older_report_does_not_overwrite_newer_state(
     assert host is not None and host.gpus[0].utilization_gpu == 50
     counts = await row_counts(service)
     assert counts["host_samples"] == 2, "the late sample still belongs in the history"
+
+
+async def test_gpus_follow_the_latest_report(service: Service) -> None:
+    await ingest(service, report(seq=1, gpus=3, utilization=10))
+    await ingest(service, report(seq=2, gpus=2, utilization=60), report(host="gpu-08", gpus=1))
+    host = await service.fleet.host("gpu-07")
+    assert host is not None
+    assert [(g.index, g.utilization_gpu) for g in host.gpus] == [(0, 60), (1, 60)]
+    await ingest(service, report(seq=3, gpus=0))
+    host = await service.fleet.host("gpu-07")
+    assert host is not None and host.gpus == ()
+    other = await service.fleet.host("gpu-08")
+    assert other is not None and len(other.gpus) == 1, "another host's GPUs are untouched"
 
 
 async def test_duplicate_delivery_is_stored_once(
