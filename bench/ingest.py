@@ -354,7 +354,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--closed-s", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=700.0)
-    parser.add_argument("--open-s", type=float, default=25.0)
+    parser.add_argument("--open-s", type=float, default=70.0)
     parser.add_argument(
         "--drain-s",
         type=float,

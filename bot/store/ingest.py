@@ -104,15 +104,19 @@ async def _write_latest(
     states: dict[str, _HostState],
     now: datetime,
 ) -> None:
-    await conn.execute(
-        hosts_t.update().where(hosts_t.c.name.in_(list(states))).values(last_seen_at=now)
-    )
+    # Each host row is updated once: with its new state, or (only stale reports) its time seen.
+    heard = [name for name in states if name not in latest]
+    if heard:
+        await conn.execute(
+            hosts_t.update().where(hosts_t.c.name.in_(heard)).values(last_seen_at=now)
+        )
     if not latest:
         return
     await conn.execute(
         hosts_t.update()
         .where(hosts_t.c.id == bindparam("b_id"))
         .values(
+            last_seen_at=now,
             last_seq=bindparam("last_seq"),
             last_sampled_at=bindparam("last_sampled_at"),
             host_metrics=bindparam("host_metrics"),

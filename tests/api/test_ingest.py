@@ -81,6 +81,7 @@ async def test_older_report_does_not_overwrite_newer_state(
     await client.post(
         "/api/v1/reports", json=report(seq=10, utilization=50), headers=auth(host_token)
     )
+    before = await service.fleet.host("gpu-07")
     response = await client.post(
         "/api/v1/reports", json=report(seq=9, utilization=5), headers=auth(host_token)
     )
@@ -88,6 +89,7 @@ async def test_older_report_does_not_overwrite_newer_state(
     assert response.json() == {"accepted": 1, "stale": 1}
     host = await service.fleet.host("gpu-07")
     assert host is not None and host.gpus[0].utilization_gpu == 50
+    assert before is not None and host.last_seen_at > before.last_seen_at, "yet it was heard"
     counts = await row_counts(service)
     assert counts["host_samples"] == 2, "the late sample still belongs in the history"
 
