@@ -58,32 +58,27 @@ async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) 
     if not reports:
         return []
     now = utc_now()
-    names = sorted({r.host for r in reports})
-    first: dict[str, HostReportIn] = {}
+    states = await _host_states(conn, {r.host for r in reports})
+    new_hosts: dict[str, HostReportIn] = {}
     for report in reports:
-        first.setdefault(report.host, report)
-    await conn.execute(
-        insert_ignoring_conflicts(conn, hosts_t, ["name"]),
-        [
-            {
-                "name": r.host,
-                "first_seen_at": now,
-                "last_seen_at": now,
-                "last_seq": -1,
-                "last_sampled_at": r.sampled_at,
-                "host_metrics": {},
-            }
-            for r in first.values()
-        ],
-    )
-    states = {
-        row.name: _HostState(row.id, row.last_seq, row.last_sampled_at)
-        for row in await conn.execute(
-            select(
-                hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at
-            ).where(hosts_t.c.name.in_(names))
+        if report.host not in states:
+            new_hosts.setdefault(report.host, report)
+    if new_hosts:
+        await conn.execute(
+            insert_ignoring_conflicts(conn, hosts_t, ["name"]),
+            [
+                {
+                    "name": r.host,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                    "last_seq": -1,
+                    "last_sampled_at": r.sampled_at,
+                    "host_metrics": {},
+                }
+                for r in new_hosts.values()
+            ],
         )
-    }
+        states.update(await _host_states(conn, set(new_hosts)))
     latest: dict[str, HostReportIn] = {}
     stale = []
     for report in reports:
@@ -96,6 +91,16 @@ async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) 
     await _write_latest(conn, latest, states, now)
     await _write_history(conn, reports, states, now)
     return stale
+
+
+async def _host_states(conn: AsyncConnection, names: set[str]) -> dict[str, _HostState]:
+    query = select(
+        hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at
+    ).where(hosts_t.c.name.in_(sorted(names)))
+    return {
+        row.name: _HostState(row.id, row.last_seq, row.last_sampled_at)
+        for row in await conn.execute(query)
+    }
 
 
 async def _write_latest(
