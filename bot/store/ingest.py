@@ -10,6 +10,7 @@ history and never overwrites the latest state.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -93,6 +94,13 @@ async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) 
     return stale
 
 
+def processes_key(report: HostReportIn) -> str:
+    """A digest of which process runs on which GPU: it changes when a GPU process starts or
+    ends, not when utilisation or memory move."""
+    pairs = sorted((gpu.index, p.pid) for gpu in report.gpus for p in gpu.processes)
+    return hashlib.blake2b(repr(pairs).encode(), digest_size=16).hexdigest()
+
+
 async def _host_states(conn: AsyncConnection, names: set[str]) -> dict[str, _HostState]:
     query = select(
         hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at
@@ -128,6 +136,7 @@ async def _write_latest(
             gpu_backend=bindparam("gpu_backend"),
             gpu_error=bindparam("gpu_error"),
             agent_version=bindparam("agent_version"),
+            processes_key=bindparam("processes_key"),
         ),
         [
             {
@@ -138,6 +147,7 @@ async def _write_latest(
                 "gpu_backend": r.gpu_backend,
                 "gpu_error": r.gpu_error,
                 "agent_version": r.agent_version,
+                "processes_key": processes_key(r),
             }
             for r in latest.values()
         ],

@@ -67,6 +67,10 @@ class Host(Base):
     gpu_backend: Mapped[str | None] = mapped_column(String(32))
     gpu_error: Mapped[str | None] = mapped_column(Text)
     agent_version: Mapped[str | None] = mapped_column(String(64))
+    # A digest of the latest report's GPU processes, and the one the unwrapped-run check last
+    # went through: the check reads only hosts where the two differ.
+    processes_key: Mapped[str | None] = mapped_column(String(32))
+    unwrapped_key: Mapped[str | None] = mapped_column(String(32))
 
 
 class Gpu(Base):

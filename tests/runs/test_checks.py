@@ -150,14 +150,16 @@ async def test_stalled_run_is_reported_once(store: Service) -> None:
 async def test_unwrapped_process_that_ends_is_reported_as_status_unknown(store: Service) -> None:
     clock = Clock()
     checks = make_checks(store, clock)
+    examined = []
     for minute in (0, 6, 12):
         clock.now = T0 + timedelta(minutes=minute)
         await seen_now(store, clock, report(seq=minute + 1, users=("carol",)))
-        await checks.unwrapped()
+        examined.append(await checks.unwrapped())
+    assert examined == [1, 0, 0], "a host whose processes did not change is not read again"
     clock.now = T0 + timedelta(minutes=13)
     gone = report(seq=20, users=())
     await seen_now(store, clock, gone)
-    await checks.unwrapped()
+    assert await checks.unwrapped() == 1
     found = await alerts(store)
     assert [kind for kind, _ in found] == ["run_ended_unknown"]
     assert found[0][1]["user"] == "carol" and found[0][1]["state"] == "ended_unknown"
