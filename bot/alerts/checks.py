@@ -130,9 +130,7 @@ class Checks:
                 if row.watched is None:
                     if not offline:
                         continue
-                elif offline == (row.offline_since is not None):
-                    continue
-                else:
+                else:  # its state changed (the query returns no other watched host)
                     await conn.execute(
                         host_watch_t.update()
                         .where(host_watch_t.c.host_id == row.id)
