@@ -19,7 +19,7 @@ from handlers.tips import tip_command
 
 async def help_command(invocation: Invocation, context: Context) -> Reply:
     shown = REGISTRY.commands if invocation.is_admin else REGISTRY.public()
-    return messages.help_reply(shown)
+    return messages.help_reply(shown, invocation.platform)
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -88,13 +88,13 @@ class Registry:
     async def run(self, invocation: Invocation, context: Context) -> Reply:
         command = self._by_name.get(invocation.command)
         if command is None:
-            return messages.unknown_command(invocation.command, self.public())
+            return messages.unknown_command(invocation.command, self.public(), invocation.platform)
         if command.admin and not invocation.is_admin:
             return error_reply(messages.ADMIN_ONLY)
         try:
             return await command.handler(invocation, context)
         except UsageError as exc:
-            return messages.usage(command.usage, str(exc))
+            return messages.usage(command.usage, str(exc), invocation.platform)
         except Exception:
             incident = secrets.token_hex(4)
             log.exception("command %r failed (incident %s)", invocation.command, incident)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from handlers import run_messages as text
-from handlers.messages import ago, duration
+from handlers.messages import ago, duration, spelled
 from handlers.registry import Context, Invocation, UsageError
 from handlers.reply import Block, Code, Heading, Mono, Reply, Table, error_reply, para
 from handlers.run_views import RunsQuery, RunView
@@ -35,7 +35,7 @@ async def runs_command(invocation: Invocation, context: Context) -> Reply:
         if arg.lower() == "mine":
             user = await _unix_user(invocation, runs)
             if user is None:
-                return error_reply(text.LINK_FIRST)
+                return error_reply(spelled(text.LINK_FIRST, invocation.platform))
         else:
             host = arg
     active = await runs.active(host, user)
@@ -62,7 +62,7 @@ async def runs_command(invocation: Invocation, context: Context) -> Reply:
                 tuple(_ended_row(r, context) for r in recent),
             )
         )
-    blocks.append(para(text.RUN_DETAIL_HINT))
+    blocks.append(para(spelled(text.RUN_DETAIL_HINT, invocation.platform)))
     return Reply(blocks=tuple(blocks))
 
 

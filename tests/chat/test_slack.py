@@ -12,6 +12,7 @@ import pytest
 from bot.chat.slack import SlackFrontEnd
 from bot.service import Service
 from bot.settings import Settings
+from handlers.messages import spelled
 from tests.chat.conftest import (
     GROUP_CHAT,
     SLACK_ADMIN,
@@ -103,7 +104,8 @@ async def test_slash_commands_come_from_the_registry(
             await fake_slack.wait_for("response_url", answered)
     help_, unknown, gpus, free = (c.params for c in fake_slack.calls("response_url"))
     assert help_["response_type"] == "ephemeral"
-    assert all(f"/{c.name}" in texts(help_) for c in service_commands())
+    assert all(spelled(f"/{c.name}", "slack") in texts(help_) for c in service_commands())
+    assert "/dlbot run ID" in texts(help_)
     assert unknown["response_type"] == "ephemeral" and "Unknown command /nosuch" in texts(unknown)
     assert gpus["response_type"] == "in_channel" and "gpu-07" in texts(gpus)
     assert "Free GPUs" in texts(free) or "No free GPU" in texts(free)

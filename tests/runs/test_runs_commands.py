@@ -81,7 +81,7 @@ async def test_runs_mine_needs_a_link_then_filters(
     with_runs: httpx.AsyncClient, service: Service
 ) -> None:
     mine = Invocation("runs", ("mine",), platform="slack", user_id="U42")
-    assert "/link" in render_text(await service.ask("", mine))
+    assert "send /dlbot link UNIXUSER" in render_text(await service.ask("", mine))
     await service.ask("", Invocation("link", ("alice",), platform="slack", user_id="U42"))
     async with service.engine.connect() as conn:
         links = (await conn.execute(select(UserLink.unix_user, UserLink.chat_user_id))).all()
