@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from bot import cli
@@ -73,7 +74,7 @@ async def test_imagenet_from_the_snapshot_with_newest_arxiv_papers(
     assert "State of the art: ImageNet" in text
     assert "1. Top-1 Accuracy 91.0 CoCa" in text
     assert "<https://arxiv.org/abs/2205.01917>" in text
-    assert "As of 2026-11-28" in text
+    assert "As of 2024-07-31" in text
     assert "Newest on arXiv" in text and FIRST_TESTING_TITLE in text
     assert UNAVAILABLE not in text
     sent = arxiv.requests[-1].params
@@ -85,7 +86,7 @@ async def test_chinese_query_gets_a_chinese_answer_from_the_snapshot(
 ) -> None:
     arxiv.serve_fixture("*", "empty_result.xml")
     text = await ask(bot, "/sota 图像分类")
-    assert "SOTA：ImageNet" in text and "CoCa" in text and "截至 2026-11-28" in text
+    assert "SOTA：ImageNet" in text and "CoCa" in text and "截至 2024-07-31" in text
 
 
 async def test_lower_is_better_metrics_rank_ascending(bot: Service, arxiv: FakeArxiv) -> None:
@@ -140,7 +141,7 @@ async def test_offline_answers_from_the_snapshot_and_says_so(
     finally:
         await service.stop()
     text = render_text(reply)
-    assert reply.ok and "CoCa" in text and "As of 2026-11-28" in text
+    assert reply.ok and "CoCa" in text and "As of 2024-07-31" in text
     assert UNAVAILABLE in text
 
 
@@ -295,3 +296,23 @@ async def test_the_papers_with_code_api_answers_when_configured(
         assert UNAVAILABLE in text
     finally:
         await service.stop()
+
+
+def test_snapshot_as_of_is_its_newest_paper_date() -> None:
+    """The snapshot claims to be current only up to the newest result it holds."""
+    data = Path(__file__).parent.parent.parent / "handlers" / "data"
+    meta = yaml.safe_load((data / "sota_meta.yaml").read_text())
+    dates: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            dates.extend(v for k, v in node.items() if k == "paper_date" and isinstance(v, str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads((data / "sota_snapshot.json").read_text()))
+    assert len(dates) > 100
+    assert meta["as_of"] == max(dates)
