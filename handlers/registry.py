@@ -96,6 +96,11 @@ class Registry:
         except UsageError as exc:
             return messages.usage(command.usage, str(exc), invocation.platform)
         except Exception:
-            incident = secrets.token_hex(4)
-            log.exception("command %r failed (incident %s)", invocation.command, incident)
-            return error_reply(messages.incident(incident))
+            return failure_reply(f"command {invocation.command!r}")
+
+
+def failure_reply(where: str) -> Reply:
+    """Log the exception being handled under a new incident id; the reply names only the id."""
+    incident = secrets.token_hex(4)
+    log.exception("%s failed (incident %s)", where, incident)
+    return error_reply(messages.incident(incident))

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
-import secrets
 
-from handlers import messages
 from handlers.registry import Invocation, Platform, parse
-from handlers.reply import Reply, error_reply
-
-log = logging.getLogger("dlbot.chat")
 
 
 def invocation(
@@ -30,10 +24,3 @@ def invocation(
         chat_id=chat_id,
         is_admin=is_admin,
     )
-
-
-def failure_reply(where: str) -> Reply:
-    """Log the exception being handled under a new incident id; the reply names only the id."""
-    incident = secrets.token_hex(4)
-    log.exception("%s failed (incident %s)", where, incident)
-    return error_reply(messages.incident(incident))

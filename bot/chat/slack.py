@@ -24,9 +24,10 @@ from starlette.responses import Response
 
 from bot.chat import messages
 from bot.chat.access import is_admin, slack_allowed
-from bot.chat.commands import failure_reply, invocation
+from bot.chat.commands import invocation
 from bot.chat.slack_sender import SlackSender
 from bot.render.slack import render_slack
+from handlers.registry import failure_reply
 from handlers.reply import Reply, error_reply
 
 if TYPE_CHECKING:

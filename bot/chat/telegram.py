@@ -19,9 +19,10 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandl
 
 from bot.chat import messages
 from bot.chat.access import is_admin, telegram_chat_allowed
-from bot.chat.commands import failure_reply, invocation
+from bot.chat.commands import invocation
 from bot.chat.telegram_sender import TelegramSender
 from handlers.commands import REGISTRY
+from handlers.registry import failure_reply
 from handlers.reply import Reply, error_reply
 
 if TYPE_CHECKING:
