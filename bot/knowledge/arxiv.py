@@ -11,6 +11,7 @@ failure - network, HTTP status, the API's error feed, unparsable XML - becomes "
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -86,8 +87,10 @@ class ArxivClient:
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         try:
-            papers = await self._fetch(query)
-        except (httpx.HTTPError, ArxivError) as exc:
+            # Bounded as a whole: the wait for arXiv's spacing between calls counts too.
+            async with asyncio.timeout(self.timeout * 2):
+                papers = await self._fetch(query)
+        except (httpx.HTTPError, httpx.InvalidURL, ArxivError, TimeoutError) as exc:
             log.warning("arXiv search %r failed: %s", query, exc)
             return LivePapers(available=False)
         result = LivePapers(available=True, papers=papers)

@@ -13,7 +13,8 @@ import yaml
 from sqlalchemy import func, select
 
 from bot import cli
-from bot.knowledge.arxiv import parse_feed
+from bot.knowledge.arxiv import ArxivClient, parse_feed
+from bot.knowledge.rate_limit import RequestSpacing
 from bot.render.text import render_text
 from bot.service import Service
 from bot.settings import Settings
@@ -316,3 +317,16 @@ def test_snapshot_as_of_is_its_newest_paper_date() -> None:
     walk(json.loads((data / "sota_snapshot.json").read_text()))
     assert len(dates) > 100
     assert meta["as_of"] == max(dates)
+
+
+@pytest.mark.timeout(10)  # unbounded, the second call would wait out the 60 s spacing
+async def test_arxiv_misconfigured_or_slow_means_snapshot_only() -> None:
+    """A malformed ARXIV_API_URL, or a wait longer than the bound, is 'unavailable', not an
+    incident: /sota still answers from the snapshot."""
+    bad = ArxivClient("http://[not-a-host", spacing=RequestSpacing(0))
+    assert (await bad.newest("imagenet")).available is False
+    busy = RequestSpacing(60)
+    slow = ArxivClient("http://127.0.0.1:9", timeout=0.1, spacing=busy)
+    async with busy:  # another /sota holds arXiv's spacing
+        pass
+    assert (await slow.newest("imagenet")).available is False
