@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from telegram import BotCommand, Update, User
+from telegram import BotCommand, BotCommandScopeChat, Update, User
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
 
 from bot.chat import messages
@@ -50,11 +51,10 @@ def _with_is_bot(data: Any) -> Any:
     return data
 
 
-def menu() -> list[BotCommand]:
-    """Every registry command, for ``set_my_commands``."""
-    return [
-        BotCommand(c.name, c.summary[:MAX_DESCRIPTION_CHARS] or c.name) for c in REGISTRY.commands
-    ]
+def menu(admin: bool) -> list[BotCommand]:
+    """The registry's commands for ``set_my_commands``: admin commands only in admins' menus."""
+    shown = REGISTRY.commands if admin else REGISTRY.public()
+    return [BotCommand(c.name, c.summary[:MAX_DESCRIPTION_CHARS] or c.name) for c in shown]
 
 
 class TelegramFrontEnd:
@@ -88,7 +88,13 @@ class TelegramFrontEnd:
     async def start(self) -> None:
         settings = self.service.settings
         await self.application.initialize()
-        await self.application.bot.set_my_commands(menu())
+        bot = self.application.bot
+        await bot.set_my_commands(menu(admin=False))
+        for admin in sorted(a for a in settings.admins if a.lstrip("-").isdigit()):
+            try:
+                await bot.set_my_commands(menu(admin=True), scope=BotCommandScopeChat(int(admin)))
+            except TelegramError as exc:  # e.g. an admin who never opened a chat with the bot
+                log.warning(messages.TELEGRAM_ADMIN_MENU_FAILED, admin, exc)
         if self.webhook:
             await self.application.bot.set_webhook(
                 url=settings.telegram_webhook_url or "",

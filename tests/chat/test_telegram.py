@@ -60,10 +60,14 @@ async def test_menu_lists_every_registry_command(
     telegram_settings: Settings, start_service: StartService, fake_telegram: FakeTelegram
 ) -> None:
     await start_service(telegram_settings)
-    (call,) = fake_telegram.calls("setMyCommands")
-    menu = json.loads(call.params["commands"])
-    assert [c["command"] for c in menu] == [c.name for c in REGISTRY.commands]
-    assert all(1 <= len(c["description"]) <= 256 for c in menu)
+    everyone, admin = fake_telegram.calls("setMyCommands")
+    public = json.loads(everyone.params["commands"])
+    assert [c["command"] for c in public] == [c.name for c in REGISTRY.public()]
+    assert "scope" not in everyone.params
+    full = json.loads(admin.params["commands"])
+    assert [c["command"] for c in full] == [c.name for c in REGISTRY.commands]
+    assert json.loads(admin.params["scope"]) == {"type": "chat", "chat_id": int(TELEGRAM_ADMIN)}
+    assert all(1 <= len(c["description"]) <= 256 for c in public + full)
 
 
 async def test_webhook_answers_the_documented_test_update(
