@@ -27,6 +27,7 @@ SLACK_SOCKET_MODE = "Slack front end: Socket Mode (no public URL needed), worksp
 SLACK_HTTP_MODE = "Slack front end: HTTP mode, Slack posts to POST /slack/events, workspace %s"
 TELEGRAM_POLLING = "Telegram front end: polling getUpdates as @%s"
 TELEGRAM_WEBHOOK = "Telegram front end: webhook at %s (POST /telegram/webhook) as @%s"
+SLACK_REPLY_LOST = "Slack: the reply to %s from %s could not be delivered: %s"
 TELEGRAM_ADMIN_MENU_FAILED = "Telegram: could not set the admin menu for user %s: %s"
 TELEGRAM_NO_ALLOWED_CHATS = (
     "TELEGRAM_ALLOWED_CHATS is empty: every chat gets only a refusal naming its chat id. "

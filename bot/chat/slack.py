@@ -25,8 +25,8 @@ from starlette.responses import Response
 from bot.chat import messages
 from bot.chat.access import is_admin, slack_allowed
 from bot.chat.commands import invocation
+from bot.chat.sending import SendError
 from bot.chat.slack_sender import SlackSender
-from bot.render.slack import render_slack
 from handlers.registry import failure_reply
 from handlers.reply import Reply, error_reply
 
@@ -133,13 +133,10 @@ class SlackFrontEnd:
                 reply = await self._run(text, user_id, channel_id)
         except Exception:
             reply = failure_reply("slack command")
-        message = render_slack(reply)
-        public = reply.ok and reply.visibility == "channel"
-        await respond(
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel" if public else "ephemeral",
-        )
+        try:
+            await self.sender.respond(respond, reply)
+        except SendError as exc:
+            log.warning(messages.SLACK_REPLY_LOST, body.get("command"), user_id, exc)
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         channel_id, user_id = event.get("channel"), event.get("user")

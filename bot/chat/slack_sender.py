@@ -6,6 +6,7 @@ import asyncio
 import functools
 
 import aiohttp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,7 +19,22 @@ TRANSIENT_ERRORS = frozenset(
 )
 
 
+class ResponseUrlError(Exception):
+    """A response_url answered with something other than 200 (it does not raise by itself)."""
+
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"response_url answered {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
 def classify_slack(exc: Exception) -> SendError | None:
+    if isinstance(exc, ResponseUrlError):
+        if exc.status == 429:
+            return SendError("slack rate limit (429)", retry_after=exc.retry_after or 1.0)
+        if exc.status >= 500:
+            return SendError(f"slack unavailable ({exc.status})")
+        return SendError(f"slack refused the reply ({exc.status})", permanent=True)
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
@@ -62,6 +78,29 @@ class SlackSender:
         )
         response = await with_retries(self.policy, post, classify_slack)
         return [str(response["ts"])]
+
+    async def respond(self, respond: AsyncRespond, reply: Reply) -> None:
+        """Answer a slash command through its response_url: in the channel when the reply is
+        public and succeeded, else only to the user who typed it."""
+        message = render_slack(reply)
+        public = reply.ok and reply.visibility == "channel"
+
+        async def post() -> None:
+            response = await respond(
+                text=message.text,
+                blocks=message.blocks,
+                response_type="in_channel" if public else "ephemeral",
+            )
+            if response.status_code != 200:
+                retry_after = response.headers.get("Retry-After") or response.headers.get(
+                    "retry-after"
+                )
+                raise ResponseUrlError(
+                    response.status_code,
+                    float(retry_after) if retry_after and retry_after.isdigit() else None,
+                )
+
+        await with_retries(self.policy, post, classify_slack)
 
     async def send_ephemeral(self, chat_id: str, user_id: str, reply: Reply) -> None:
         """A reply only ``user_id`` sees (errors and help after an @mention)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,23 @@ async def test_signed_slash_command_is_answered_at_response_url(
     assert answer.params["response_type"] == "in_channel"
     assert "No GPU host has reported yet" in texts(answer.params)
     assert fake_slack.calls("auth.test")[0].headers["Authorization"] == "Bearer xoxb-test"
+
+
+async def test_slash_reply_survives_response_url_500_and_429(
+    slack_live: LiveServer, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("response_url", 500)
+    fake_slack.fail("response_url", 429, retry_after=1)
+    body = slash_body(fake_slack, "/gpus", "")
+    async with httpx.AsyncClient(base_url=slack_live.url) as http:
+        response = await http.post("/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 200
+    calls = await fake_slack.wait_for("response_url", 3)
+    await asyncio.sleep(0.5)
+    calls = fake_slack.calls("response_url")
+    assert [c.ok for c in calls] == [False, False, True], "retried until delivered, then once"
+    assert calls[2].received_at - calls[1].received_at >= 1.0, "Retry-After honoured"
+    assert "No GPU host has reported yet" in texts(calls[2].params)
 
 
 async def test_unsigned_or_stale_requests_get_401(

@@ -96,8 +96,12 @@ class FakeSlack(ThreadedServer):
 
     async def _response(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        call = Call("response_url", json.loads(raw), dict(request.headers), raw)
+        failure = self.recorder.next_failure("response_url")
+        call = Call("response_url", json.loads(raw), dict(request.headers), raw, failure is None)
         self.recorder.record(call)
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            return web.Response(text=failure.error, status=failure.status, headers=headers)
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
