@@ -107,14 +107,17 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         )
         server = GracefulServer(config)
         agent_thread = threading.Thread(target=agent.run, name="dlbot-local-agent", daemon=True)
-        banner = asyncio.create_task(_announce(server, server_url, settings, host_name, args))
-        agent_thread.start()
+        # The local agent starts once the server listens, so its first report is not refused.
+        banner = asyncio.create_task(
+            _announce(server, agent_thread.start, server_url, settings, host_name, args)
+        )
         try:
             await server.serve()
         finally:
             banner.cancel()
             agent.stop()
-            await asyncio.to_thread(agent_thread.join, 15)
+            if agent_thread.ident is not None:
+                await asyncio.to_thread(agent_thread.join, 15)
             agent.close()
     finally:
         await service.stop()
@@ -122,10 +125,16 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _announce(
-    server: uvicorn.Server, url: str, settings: Settings, host_name: str, args: argparse.Namespace
+    server: uvicorn.Server,
+    start_agent: Callable[[], None],
+    url: str,
+    settings: Settings,
+    host_name: str,
+    args: argparse.Namespace,
 ) -> None:
     while not server.started:
         await asyncio.sleep(0.05)
+    start_agent()
     print(
         f"\ndlbot is up at {url}  (database {_database_label(settings)})\n"
         f"A local agent reports this host, {host_name}, every {args.interval:g}s.\n\n"
