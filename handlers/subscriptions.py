@@ -18,6 +18,11 @@ def _destinations(context: Context) -> DestinationsQuery:
     return context.destinations
 
 
+def _no_arguments(invocation: Invocation) -> None:
+    if invocation.args:
+        raise UsageError(messages.NO_ARGUMENTS)
+
+
 def _chat(invocation: Invocation) -> tuple[str, str] | None:
     if invocation.platform == "cli" or invocation.chat_id is None:
         return None
@@ -25,8 +30,7 @@ def _chat(invocation: Invocation) -> tuple[str, str] | None:
 
 
 async def subscribe_command(invocation: Invocation, context: Context) -> Reply:
-    if invocation.args:
-        raise UsageError(messages.NO_ARGUMENTS)
+    _no_arguments(invocation)
     chat = _chat(invocation)
     if chat is None:
         return error_reply(messages.SUBSCRIBE_IN_CHAT)
@@ -35,8 +39,7 @@ async def subscribe_command(invocation: Invocation, context: Context) -> Reply:
 
 
 async def unsubscribe_command(invocation: Invocation, context: Context) -> Reply:
-    if invocation.args:
-        raise UsageError(messages.NO_ARGUMENTS)
+    _no_arguments(invocation)
     chat = _chat(invocation)
     if chat is None:
         return error_reply(messages.SUBSCRIBE_IN_CHAT)
@@ -51,13 +54,11 @@ async def unsubscribe_command(invocation: Invocation, context: Context) -> Reply
 
 
 async def subscriptions_command(invocation: Invocation, context: Context) -> Reply:
-    if invocation.args:
-        raise UsageError(messages.NO_ARGUMENTS)
+    _no_arguments(invocation)
     return messages.destinations_list(await _destinations(context).destinations())
 
 
 async def test_alert_command(invocation: Invocation, context: Context) -> Reply:
-    if invocation.args:
-        raise UsageError(messages.NO_ARGUMENTS)
+    _no_arguments(invocation)
     deliveries = await _destinations(context).broadcast(messages.test_alert(invocation.user_id))
     return messages.test_alert_report(deliveries)

@@ -9,6 +9,11 @@ def is_admin(settings: Settings, user_id: str | None) -> bool:
     return user_id is not None and user_id in settings.admins
 
 
+def telegram_admins(settings: Settings) -> list[int]:
+    """The admins that are Telegram users (numeric ids; Slack's start with a letter)."""
+    return sorted(int(a) for a in settings.admins if a.isdigit())
+
+
 def telegram_chat_allowed(settings: Settings, chat_id: str) -> bool:
     return chat_id in settings.telegram_allowed_chats
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -22,34 +24,34 @@ TRANSIENT_ERRORS = frozenset(
 class ResponseUrlError(Exception):
     """A response_url answered with something other than 200 (it does not raise by itself)."""
 
-    def __init__(self, status: int, retry_after: float | None) -> None:
+    def __init__(self, status: int, headers: Mapping[str, Any]) -> None:
         super().__init__(f"response_url answered {status}")
         self.status = status
-        self.retry_after = retry_after
+        self.headers = headers
 
 
 def classify_slack(exc: Exception) -> SendError | None:
+    """Web API errors and response_url answers are judged alike: 429 waits as Slack asks,
+    5xx and Slack's transient errors are retried, anything else is permanent."""
     if isinstance(exc, ResponseUrlError):
-        if exc.status == 429:
-            return SendError("slack rate limit (429)", retry_after=exc.retry_after or 1.0)
-        if exc.status >= 500:
-            return SendError(f"slack unavailable ({exc.status})")
-        return SendError(f"slack refused the reply ({exc.status})", permanent=True)
-    if isinstance(exc, SlackApiError):
+        status, error, headers = exc.status, "", exc.headers
+    elif isinstance(exc, SlackApiError):
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
-        if status == 429 or error == "ratelimited":
-            return SendError(f"slack rate limit ({status})", retry_after=_retry_after(exc))
-        if status >= 500 or error in TRANSIENT_ERRORS:
-            return SendError(f"slack unavailable ({status} {error})")
-        return SendError(f"slack refused the message ({status} {error})", permanent=True)
-    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError):
+        headers = exc.response.headers
+    elif isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError):
         return SendError(f"slack unreachable ({type(exc).__name__})")
-    return None
+    else:
+        return None
+    if status == 429 or error == "ratelimited":
+        return SendError(f"slack rate limit ({status})", retry_after=_retry_after(headers))
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return SendError(f"slack unavailable ({status} {error})")
+    return SendError(f"slack refused the message ({status} {error})", permanent=True)
 
 
-def _retry_after(exc: SlackApiError) -> float:
-    for name, value in exc.response.headers.items():
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    for name, value in headers.items():
         if name.lower() == "retry-after":
             try:
                 return max(0.0, float(value[0] if isinstance(value, list) else value))
@@ -92,13 +94,7 @@ class SlackSender:
                 response_type="in_channel" if public else "ephemeral",
             )
             if response.status_code != 200:
-                retry_after = response.headers.get("Retry-After") or response.headers.get(
-                    "retry-after"
-                )
-                raise ResponseUrlError(
-                    response.status_code,
-                    float(retry_after) if retry_after and retry_after.isdigit() else None,
-                )
+                raise ResponseUrlError(response.status_code, response.headers)
 
         await with_retries(self.policy, post, classify_slack)
 

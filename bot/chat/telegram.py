@@ -19,7 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
 
 from bot.chat import messages
-from bot.chat.access import is_admin, telegram_chat_allowed
+from bot.chat.access import is_admin, telegram_admins, telegram_chat_allowed
 from bot.chat.commands import invocation
 from bot.chat.telegram_sender import TelegramSender
 from handlers.commands import REGISTRY
@@ -90,9 +90,9 @@ class TelegramFrontEnd:
         await self.application.initialize()
         bot = self.application.bot
         await bot.set_my_commands(menu(admin=False))
-        for admin in sorted(a for a in settings.admins if a.lstrip("-").isdigit()):
+        for admin in telegram_admins(settings):
             try:
-                await bot.set_my_commands(menu(admin=True), scope=BotCommandScopeChat(int(admin)))
+                await bot.set_my_commands(menu(admin=True), scope=BotCommandScopeChat(admin))
             except TelegramError as exc:  # e.g. an admin who never opened a chat with the bot
                 log.warning(messages.TELEGRAM_ADMIN_MENU_FAILED, admin, exc)
         if self.webhook:
