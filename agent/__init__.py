@@ -1,9 +1,5 @@
 """The dlbot agent: runs on each GPU host and reports to the central service.
 
-It imports nothing from ``bot`` or ``handlers`` so that ``pip install dlbot`` (without the
-``server`` extra) is enough on a GPU host.
+It imports nothing from ``dlbot.bot`` or ``dlbot.handlers``, so a GPU host needs only the base
+install (``pip install .`` in a checkout, or the built wheel), without the ``server`` extra.
 """
-
-from agent.watch import progress, watch
-
-__all__ = ["progress", "watch"]

@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
-from agent.gpu import GpuBackend
-from agent.host import HostSampler
-from agent.reporter import Backoff, Outcome, Reporter
-from agent.snapshot import HostReport, utc_now
-from agent.spool import Spool
+from dlbot.agent.gpu import GpuBackend
+from dlbot.agent.host import HostSampler
+from dlbot.agent.reporter import Backoff, Outcome, Reporter
+from dlbot.agent.spool import Spool
+from dlbot.wire import HostReport, utc_now
 
 log = logging.getLogger("dlbot.agent")
 MIN_INTERVAL_S = 1.0

@@ -16,15 +16,14 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from agent import config
-from agent.reporter import Backoff, Outcome, Reporter
-from agent.snapshot import format_time, utc_now
-from agent.spool import Spool
+from dlbot.agent import config
+from dlbot.agent.reporter import Backoff, Outcome, Reporter
+from dlbot.agent.spool import Spool
+from dlbot.wire import EventKind, RunSource, format_time, utc_now
 
 log = logging.getLogger("dlbot.run")
-EventKind = Literal["started", "heartbeat", "progress", "finished", "crashed"]
 DELIVERY_GRACE_S = 1.0
 
 
@@ -73,7 +72,7 @@ class RunReporter:
     host: str = field(default_factory=socket.gethostname)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     rank: int = field(default_factory=current_rank)
-    source: Literal["wrapper", "python"] = "wrapper"
+    source: RunSource = "wrapper"
 
     def __post_init__(self) -> None:
         self._counter = 0
@@ -161,7 +160,7 @@ class RunReporter:
 def spawn_detached_sender(spool_path: Path, server_url: str, token: str) -> None:
     env = {**os.environ, "DLBOT_SERVER_URL": server_url, "DLBOT_AGENT_TOKEN": token}
     subprocess.Popen(
-        [sys.executable, "-m", "agent.sender", str(spool_path)],
+        [sys.executable, "-m", "dlbot.agent.sender", str(spool_path)],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

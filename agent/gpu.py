@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
-from agent.processes import ProcessTable, PsutilProcessTable
-from agent.snapshot import GpuProcess, GpuSnapshot
+from dlbot.agent.processes import ProcessTable, PsutilProcessTable
+from dlbot.wire import GpuProcess, GpuSnapshot
 
 MIB = 1024 * 1024
 T = TypeVar("T")

@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from agent.snapshot import HostMetrics
+from dlbot.wire import HostMetrics
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

@@ -10,11 +10,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent import config
-from agent.daemon import Agent, Sampler
-from agent.gpu import open_backend
-from agent.reporter import Outcome, Reporter
-from agent.spool import Spool
+from dlbot.agent import config
+from dlbot.agent.daemon import Agent, Sampler
+from dlbot.agent.gpu import open_backend
+from dlbot.agent.reporter import Outcome, Reporter
+from dlbot.agent.spool import Spool
 
 log = logging.getLogger("dlbot.agent")
 

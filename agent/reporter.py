@@ -17,7 +17,7 @@ from enum import Enum
 
 import httpx
 
-from agent.spool import Kind, Spool, SpoolEntry
+from dlbot.agent.spool import Kind, Spool, SpoolEntry
 
 log = logging.getLogger("dlbot.agent")
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import psutil
 
-from agent import config
-from agent.events import RunReporter, open_run_spool, visible_gpus
-from agent.gpu import GpuBackend, NvmlBackend
-from agent.output import OutputTail, exception_line
+from dlbot.agent import config
+from dlbot.agent.events import RunReporter, open_run_spool, visible_gpus
+from dlbot.agent.gpu import GpuBackend, NvmlBackend
+from dlbot.agent.output import OutputTail, exception_line
 
 HEARTBEAT_S = 60.0
 GPU_SAMPLE_S = 5.0

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from agent import config
-from agent.reporter import Backoff, Outcome, Reporter
-from agent.spool import Spool
+from dlbot.agent import config
+from dlbot.agent.reporter import Backoff, Outcome, Reporter
+from dlbot.agent.spool import Spool
 
 
 def deliver_until_empty(spool_path: Path, server_url: str, token: str) -> None:

@@ -22,9 +22,9 @@ import traceback
 from types import TracebackType
 from typing import Any
 
-from agent import config
-from agent.events import RunReporter, open_run_spool, visible_gpus
-from agent.output import TAIL_LINES
+from dlbot.agent import config
+from dlbot.agent.events import RunReporter, open_run_spool, visible_gpus
+from dlbot.agent.output import TAIL_LINES
 
 PROGRESS_EVERY_S = 10.0
 _active: list[watch] = []

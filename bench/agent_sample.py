@@ -28,10 +28,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import H100, machine, time_calls
 
-from agent.daemon import Sampler
-from agent.gpu import GputilBackend, NvmlBackend
-from agent.host import HostSampler
-from agent.processes import PsutilProcessTable
+from dlbot.agent.daemon import Sampler
+from dlbot.agent.gpu import GputilBackend, NvmlBackend
+from dlbot.agent.host import HostSampler
+from dlbot.agent.processes import PsutilProcessTable
 from tests.fakes.nvidia_smi import write_fake_nvidia_smi
 from tests.fakes.nvml import FakeNvml
 
@@ -135,7 +135,7 @@ def main() -> None:
         rows.append(time_calls(report.to_wire, args.repeat).line("  of which to_wire()"))
         wire = report.to_wire()
         rows.append(time_calls(lambda: json.dumps(wire), args.repeat).line("  of which json.dumps"))
-        from agent.daemon import agent_version
+        from dlbot.agent.daemon import agent_version
 
         rows.append(time_calls(agent_version, args.repeat).line("  of which agent_version()"))
         print(f"report size: {len(json.dumps(wire))} bytes JSON for {GPUS} GPUs")

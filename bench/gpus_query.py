@@ -25,13 +25,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_PG_URL, machine, recreate_pg_database, summarise
 
-from agent.snapshot import utc_now
-from bot.api.schema import HostReportIn
-from bot.render.text import render_text
-from bot.service import Service, settle_heap
-from bot.settings import Settings
-from bot.store.ingest import write_reports
-from bot.store.migrate import upgrade
+from dlbot.bot.render.text import render_text
+from dlbot.bot.service import Service, settle_heap
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.ingest import write_reports
+from dlbot.bot.store.migrate import upgrade
+from dlbot.bot.wire_in import HostReportIn
+from dlbot.wire import utc_now
 from tests.support import report
 
 COMMANDS = ("/gpus", "/gpus free", "/gpus gpu-0500")

@@ -12,15 +12,18 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 SERVER_MISSING = (
     "This command needs the central service, which is not installed here. "
-    "Install it with: pip install 'dlbot[server]'"
+    'In a dlbot checkout install it with: pip install ".[server]" '
+    '(or pip install "./dlbot-VERSION-py3-none-any.whl[server]" from a built wheel)'
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlbot", description="GPU fleet and training-run bot")
+    parser.add_argument("--version", action="version", version=f"dlbot {version('dlbot')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="run the server and a local agent in one process (SQLite)")
@@ -89,12 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "run":
-        from agent.run_command import run as run_command
+        from dlbot.agent.run_command import run as run_command
 
         command: list[str] = list(args.argv)
         return run_command(command[1:] if command[:1] == ["--"] else command, args.name)
     if args.command == "agent":
-        from agent.main import AgentOptions, run
+        from dlbot.agent.main import AgentOptions, run
 
         return run(
             AgentOptions(
@@ -108,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     try:
-        from bot import server_cli
+        from dlbot.bot import server_cli
     except ImportError as exc:
         print(f"{SERVER_MISSING} ({exc.name} is missing)", file=sys.stderr)
         return 2

@@ -15,17 +15,17 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from agent.config import spool_path
-from agent.main import AgentOptions, build_agent
-from bot.api.app import create_app
-from bot.chat.config import ChatConfigError, config_problems
-from bot.knowledge.sota_cli import sota
-from bot.render.text import render_text, table_text
-from bot.service import Service, settle_heap
-from bot.serving import GracefulServer
-from bot.settings import Settings
-from bot.store.migrate import upgrade
-from bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
+from dlbot.agent.config import spool_path
+from dlbot.agent.main import AgentOptions, build_agent
+from dlbot.bot.api.app import create_app
+from dlbot.bot.chat.config import ChatConfigError, config_problems
+from dlbot.bot.knowledge.sota_cli import sota
+from dlbot.bot.render.text import render_text, table_text
+from dlbot.bot.service import Service, settle_heap
+from dlbot.bot.serving import GracefulServer
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.migrate import upgrade
+from dlbot.bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
 
 log = logging.getLogger("dlbot")
 LOCAL_TOKEN_FILE = "local-agent.token"

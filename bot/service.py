@@ -9,26 +9,26 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent.snapshot import utc_now
-from bot.alerts.checks import Checks, CheckSettings
-from bot.alerts.dispatcher import Dispatcher
-from bot.alerts.rules import enabled_rules
-from bot.alerts.scheduler import make_scheduler
-from bot.api.metrics import ServiceMetrics
-from bot.chat.destinations import ChatDestinations
-from bot.chat.frontends import ChatFrontEnds
-from bot.chat.sending import ChatSender, Destination, destinations
-from bot.knowledge.service import StoreKnowledge
-from bot.runs.query import StoreRuns
-from bot.settings import Settings
-from bot.store.engine import make_engine
-from bot.store.fleet import StoreFleet
-from bot.store.ingest import IngestWriter
-from bot.store.migrate import upgrade
-from bot.store.tokens import TokenCache
-from handlers.commands import REGISTRY
-from handlers.registry import Context, Invocation, parse
-from handlers.reply import Reply
+from dlbot.bot.alerts.checks import Checks, CheckSettings
+from dlbot.bot.alerts.dispatcher import Dispatcher
+from dlbot.bot.alerts.rules import enabled_rules
+from dlbot.bot.alerts.scheduler import make_scheduler
+from dlbot.bot.api.metrics import ServiceMetrics
+from dlbot.bot.chat.destinations import ChatDestinations
+from dlbot.bot.chat.frontends import ChatFrontEnds
+from dlbot.bot.chat.sending import ChatSender, Destination, destinations
+from dlbot.bot.knowledge.service import StoreKnowledge
+from dlbot.bot.runs.query import StoreRuns
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.engine import make_engine
+from dlbot.bot.store.fleet import StoreFleet
+from dlbot.bot.store.ingest import IngestWriter
+from dlbot.bot.store.migrate import upgrade
+from dlbot.bot.store.tokens import TokenCache
+from dlbot.handlers.commands import REGISTRY
+from dlbot.handlers.registry import Context, Invocation, parse
+from dlbot.handlers.reply import Reply
+from dlbot.wire import utc_now
 
 
 def settle_heap() -> None:

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from agent.config import data_dir as default_data_dir
-from bot.alerts.rules import enabled_rules
+from dlbot.agent.config import data_dir as default_data_dir
+from dlbot.bot.alerts.rules import enabled_rules
 
 IdList = Annotated[tuple[str, ...], NoDecode]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from handlers.messages import duration
-from handlers.reply import Block, Bold, Code, Heading, Mention, Mono, Reply, Span, para
+from dlbot.handlers.messages import duration
+from dlbot.handlers.reply import Block, Bold, Code, Heading, Mention, Mono, Reply, Span, para
 
 TAIL_LINES_SHOWN = 15
 TAIL_CHARS_SHOWN = 1500

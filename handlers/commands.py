@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from handlers import messages, run_messages, sota_messages, subscription_messages, tip_messages
-from handlers.gpus import gpus_command
-from handlers.registry import Command, Context, Invocation, Registry
-from handlers.reply import Reply
-from handlers.runs import link_command, mute_command, run_command, runs_command
-from handlers.sota import sota_command
-from handlers.subscriptions import (
+from dlbot.handlers import (
+    messages,
+    run_messages,
+    sota_messages,
+    subscription_messages,
+    tip_messages,
+)
+from dlbot.handlers.gpus import gpus_command
+from dlbot.handlers.registry import Command, Context, Invocation, Registry
+from dlbot.handlers.reply import Reply
+from dlbot.handlers.runs import link_command, mute_command, run_command, runs_command
+from dlbot.handlers.sota import sota_command
+from dlbot.handlers.subscriptions import (
     subscribe_command,
     subscriptions_command,
     test_alert_command,
     unsubscribe_command,
 )
-from handlers.tips import tip_command
+from dlbot.handlers.tips import tip_command
 
 
 async def help_command(invocation: Invocation, context: Context) -> Reply:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from handlers.reply import Reply
+from dlbot.handlers.reply import Reply
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 from rapidfuzz import process as fuzzy
 
-from handlers import messages
-from handlers.fleet import FreeGpus, GpuView, HostSummary, HostView
-from handlers.registry import Context, Invocation, UsageError
-from handlers.reply import Block, Bold, Code, Heading, Mono, Reply, Table, para
+from dlbot.handlers import messages
+from dlbot.handlers.fleet import FreeGpus, GpuView, HostSummary, HostView
+from dlbot.handlers.registry import Context, Invocation, UsageError
+from dlbot.handlers.reply import Block, Bold, Code, Heading, Mono, Reply, Table, para
 
 MAX_HOST_ROWS = 25
 MAX_USER_ROWS = 10

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from handlers.knowledge import DATA_DIR
+from dlbot.handlers.knowledge import DATA_DIR
 
 SNAPSHOT_FILE = DATA_DIR / "sota_snapshot.json"
 SNAPSHOT_META_FILE = DATA_DIR / "sota_meta.yaml"

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from handlers.reply import Heading, Mono, Reply, Table, error_reply, para
+from dlbot.handlers.reply import Heading, Mono, Reply, Table, error_reply, para
 
 if TYPE_CHECKING:
-    from handlers.registry import Command
+    from dlbot.handlers.registry import Command
 
 ADMIN_ONLY = "Only dlbot admins can use that command."
 HELP_TITLE = "dlbot commands"

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from handlers import messages
-from handlers.destinations import DestinationsQuery
-from handlers.fleet import FleetQuery
-from handlers.leaderboards import KnowledgeQuery
-from handlers.reply import Reply, error_reply
-from handlers.run_views import RunsQuery
+from dlbot.handlers import messages
+from dlbot.handlers.destinations import DestinationsQuery
+from dlbot.handlers.fleet import FleetQuery
+from dlbot.handlers.leaderboards import KnowledgeQuery
+from dlbot.handlers.reply import Reply, error_reply
+from dlbot.handlers.run_views import RunsQuery
 
 log = logging.getLogger("dlbot.handlers")
 Platform = Literal["slack", "telegram", "cli"]

@@ -6,11 +6,11 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 
-from handlers import run_messages as text
-from handlers.messages import ago, duration, spelled
-from handlers.registry import Context, Invocation, UsageError
-from handlers.reply import Block, Code, Heading, Mono, Reply, Table, error_reply, para
-from handlers.run_views import RunsQuery, RunView
+from dlbot.handlers import run_messages as text
+from dlbot.handlers.messages import ago, duration, spelled
+from dlbot.handlers.registry import Context, Invocation, UsageError
+from dlbot.handlers.reply import Block, Code, Heading, Mono, Reply, Table, error_reply, para
+from dlbot.handlers.run_views import RunsQuery, RunView
 
 MAX_ACTIVE = 15
 MAX_RECENT = 10

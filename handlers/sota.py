@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from rapidfuzz import fuzz
 from rapidfuzz import process as fuzzy
 
-from handlers import sota_messages as text
-from handlers.knowledge import Language, language_of
-from handlers.leaderboards import (
+from dlbot.handlers import sota_messages as text
+from dlbot.handlers.knowledge import Language, language_of
+from dlbot.handlers.leaderboards import (
     KnowledgeQuery,
     LiveLeaderboard,
     LivePapers,
@@ -25,9 +25,9 @@ from handlers.leaderboards import (
     load_snapshot,
     metric_lower_is_better,
 )
-from handlers.registry import Context, Invocation
-from handlers.reply import Block, Bold, Heading, Link, Mono, Reply, Span, para
-from handlers.tip_search import normalize
+from dlbot.handlers.registry import Context, Invocation
+from dlbot.handlers.reply import Block, Bold, Heading, Link, Mono, Reply, Span, para
+from dlbot.handlers.tip_search import normalize
 
 MAX_ROWS = 5
 MAX_PAPERS = 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.knowledge import Bilingual
+from dlbot.handlers.knowledge import Bilingual
 
 SOTA_USAGE = "/sota DATASET-OR-TASK"
 SOTA_SUMMARY = "/sota DATASET — state-of-the-art results with sources, e.g. /sota imagenet"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.destinations import DeliveryView, DestinationView
-from handlers.reply import Bold, Heading, Reply, Table, error_reply, para
+from dlbot.handlers.destinations import DeliveryView, DestinationView
+from dlbot.handlers.reply import Bold, Heading, Reply, Table, error_reply, para
 
 SUBSCRIBE_SUMMARY = "Admins: send alerts to this chat"
 UNSUBSCRIBE_SUMMARY = "Admins: stop sending alerts to this chat"

@@ -6,10 +6,10 @@ which the service delivers through the chat senders.
 
 from __future__ import annotations
 
-from handlers import subscription_messages as messages
-from handlers.destinations import DestinationsQuery
-from handlers.registry import Context, Invocation, UsageError
-from handlers.reply import Reply, error_reply
+from dlbot.handlers import subscription_messages as messages
+from dlbot.handlers.destinations import DestinationsQuery
+from dlbot.handlers.registry import Context, Invocation, UsageError
+from dlbot.handlers.reply import Reply, error_reply
 
 
 def _destinations(context: Context) -> DestinationsQuery:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.knowledge import Bilingual
+from dlbot.handlers.knowledge import Bilingual
 
 TIP_USAGE = "/tip [en|zh] [QUERY | TIP-ID | random]"
 TIP_SUMMARY = "/tip QUERY — a practical deep-learning tip (English or 中文); /tip — all topics"

@@ -23,7 +23,7 @@ from functools import cache
 from rapidfuzz import fuzz
 from rapidfuzz import process as fuzzy
 
-from handlers.knowledge import CJK, Tip, load_tips
+from dlbot.handlers.knowledge import CJK, Tip, load_tips
 
 GOOD_MATCH = 0.45
 RELATED_MATCH = 0.3

@@ -12,12 +12,12 @@ import re
 from collections.abc import Sequence
 from itertools import groupby
 
-from handlers import tip_messages as text
-from handlers.knowledge import LANGUAGES, Language, Tip, has_cjk
-from handlers.registry import Context, Invocation
-from handlers.reply import Block, Bold, Heading, Link, Mono, Reply, Span, Table, Text, para
-from handlers.tip_search import GOOD_MATCH, RELATED_MATCH, Match, TipIndex, default_index
-from handlers.tip_search import english_words as words_of
+from dlbot.handlers import tip_messages as text
+from dlbot.handlers.knowledge import LANGUAGES, Language, Tip, has_cjk
+from dlbot.handlers.registry import Context, Invocation
+from dlbot.handlers.reply import Block, Bold, Heading, Link, Mono, Reply, Span, Table, Text, para
+from dlbot.handlers.tip_search import GOOD_MATCH, RELATED_MATCH, Match, TipIndex, default_index
+from dlbot.handlers.tip_search import english_words as words_of
 
 MAX_SEE_ALSO = 2
 MAX_CLOSEST = 3

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.api.app import create_app
-from bot.service import Service
-from bot.settings import Settings
+from dlbot.bot.api.app import create_app
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.support import LiveServer, TestBot

@@ -10,13 +10,13 @@ from typing import Any
 
 import uvicorn
 
-from bot.api.app import create_app
-from bot.api.schema import HostReportIn
-from bot.render.text import render_text
-from bot.service import Service
-from bot.settings import Settings
-from bot.store.ingest import write_reports
-from handlers.reply import Reply
+from dlbot.bot.api.app import create_app
+from dlbot.bot.render.text import render_text
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.ingest import write_reports
+from dlbot.bot.wire_in import HostReportIn
+from dlbot.handlers.reply import Reply
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 

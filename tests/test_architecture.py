@@ -51,6 +51,6 @@ def test_cli_entry_imports_only_the_standard_library() -> None:
         "os",
         "sys",
         "collections",
-        "agent",
-        "bot",
+        "importlib",
+        "dlbot",
     }

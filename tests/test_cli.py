@@ -14,7 +14,7 @@ import pytest
 
 from tests.support import free_port
 
-DLBOT = [sys.executable, "-m", "bot.cli"]
+DLBOT = [sys.executable, "-m", "dlbot"]
 
 
 @pytest.fixture

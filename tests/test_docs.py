@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.settings import Settings
-from handlers.commands import REGISTRY
+from dlbot.bot.settings import Settings
+from dlbot.handlers.commands import REGISTRY
 from tests.support import TestBot
 
 ROOT = Path(__file__).parent.parent

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from bot.service import Service
-from bot.store.models import Base
+from dlbot.bot.service import Service
+from dlbot.bot.store.models import Base
 
 
 def _differences(connection: Connection) -> list[object]:

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from agent.snapshot import utc_now
-from bot.alerts.outbox import Destinations, chat_identities, create_alert
-from bot.runs.events import run_payload
-from bot.store.models import Gpu, GpuSample, Host, HostSample, table
-from bot.store.run_models import GpuIdleWatch, HostWatch, Run, SeenProcess
+from dlbot.bot.alerts.outbox import Destinations, chat_identities, create_alert
+from dlbot.bot.runs.events import run_payload
+from dlbot.bot.store.models import Gpu, GpuSample, Host, HostSample, table
+from dlbot.bot.store.run_models import GpuIdleWatch, HostWatch, Run, SeenProcess
+from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.checks")
 UNWRAPPED_SLICE = 25

@@ -19,12 +19,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent.snapshot import utc_now
-from bot.background import BackgroundTask
-from bot.chat.sending import ChatSender, SendError
-from bot.store.models import table
-from bot.store.run_models import Alert, OutboxRow
-from handlers.alert_messages import alert_reply
+from dlbot.bot.background import BackgroundTask
+from dlbot.bot.chat.sending import ChatSender, SendError
+from dlbot.bot.store.models import table
+from dlbot.bot.store.run_models import Alert, OutboxRow
+from dlbot.handlers.alert_messages import alert_reply
+from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.alerts")
 outbox_t = table(OutboxRow)

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat.sending import Destination
-from bot.store.models import table
-from bot.store.run_models import Alert, Mute, OutboxRow, UserLink
-from bot.store.upsert import insert_ignoring_conflicts
+from dlbot.bot.chat.sending import Destination
+from dlbot.bot.store.models import table
+from dlbot.bot.store.run_models import Alert, Mute, OutboxRow, UserLink
+from dlbot.bot.store.upsert import insert_ignoring_conflicts
 
 Destinations = Callable[[], Awaitable[Sequence[Destination]]]
 """Where alerts go, asked for only when an alert is actually written."""

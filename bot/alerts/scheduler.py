@@ -8,7 +8,7 @@ from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.alerts.checks import Checks
+from dlbot.bot.alerts.checks import Checks
 
 log = logging.getLogger("dlbot.checks")
 PRUNE_EVERY = timedelta(hours=1)

@@ -18,14 +18,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import TypeAdapter, ValidationError
 from starlette.routing import BaseRoute, Route
 
-from bot.api.limits import BodySizeLimit
-from bot.api.metrics import exposition
-from bot.api.schema import IngestResult, ReportBody
-from bot.chat.http import slack_events, telegram_webhook
-from bot.runs.events import apply_events
-from bot.runs.schema import EventBody, EventsResult
-from bot.service import Service
-from bot.store.tokens import Principal
+from dlbot.bot.api.limits import BodySizeLimit
+from dlbot.bot.api.metrics import exposition
+from dlbot.bot.chat.http import slack_events, telegram_webhook
+from dlbot.bot.runs.events import apply_events
+from dlbot.bot.service import Service
+from dlbot.bot.store.tokens import Principal
+from dlbot.bot.wire_in import EventBody, EventsResult, IngestResult, ReportBody
 
 bearer = HTTPBearer(auto_error=False)
 REPORT_BODY: TypeAdapter[ReportBody] = TypeAdapter(ReportBody)

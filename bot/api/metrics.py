@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.store.fleet import GpuGauges
+from dlbot.bot.store.fleet import GpuGauges
 
 MIB = 1024 * 1024
 

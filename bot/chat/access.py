@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.settings import Settings
+from dlbot.bot.settings import Settings
 
 
 def is_admin(settings: Settings, user_id: str | None) -> bool:

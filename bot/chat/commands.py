@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from handlers.registry import Invocation, Platform, parse
+from dlbot.handlers.registry import Invocation, Platform, parse
 
 
 def invocation(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.chat import messages
-from bot.settings import Settings
+from dlbot.bot.chat import messages
+from dlbot.bot.settings import Settings
 
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 

@@ -6,13 +6,13 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.chat.sending import SendError, destinations
-from bot.store import subscriptions
-from handlers.destinations import DeliveryView, DestinationView
-from handlers.reply import Reply
+from dlbot.bot.chat.sending import SendError, destinations
+from dlbot.bot.store import subscriptions
+from dlbot.handlers.destinations import DeliveryView, DestinationView
+from dlbot.handlers.reply import Reply
 
 if TYPE_CHECKING:
-    from bot.service import Service
+    from dlbot.bot.service import Service
 
 log = logging.getLogger("dlbot.chat")
 

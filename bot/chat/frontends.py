@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.chat.config import ChatConfigError, config_problems
-from bot.chat.slack import SlackFrontEnd
-from bot.chat.telegram import TelegramFrontEnd
+from dlbot.bot.chat.config import ChatConfigError, config_problems
+from dlbot.bot.chat.slack import SlackFrontEnd
+from dlbot.bot.chat.telegram import TelegramFrontEnd
 
 if TYPE_CHECKING:
-    from bot.service import Service
+    from dlbot.bot.service import Service
 
 
 class ChatFrontEnds:

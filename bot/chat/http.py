@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.service import Service
+from dlbot.bot.service import Service
 
 NOT_ENABLED = "this front end is not running in a mode that takes HTTP requests"
 

@@ -20,11 +20,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
-from bot.store.subscriptions import subscriptions
-from handlers.reply import Reply
+from dlbot.bot.store.subscriptions import subscriptions
+from dlbot.handlers.reply import Reply
 
 if TYPE_CHECKING:
-    from bot.service import Service
+    from dlbot.bot.service import Service
 
 log = logging.getLogger("dlbot.chat")
 PlatformName = Literal["slack", "telegram"]

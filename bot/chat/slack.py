@@ -22,16 +22,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.chat import messages
-from bot.chat.access import is_admin, slack_allowed
-from bot.chat.commands import invocation
-from bot.chat.sending import SendError
-from bot.chat.slack_sender import SlackSender
-from handlers.registry import failure_reply
-from handlers.reply import Reply, error_reply
+from dlbot.bot.chat import messages
+from dlbot.bot.chat.access import is_admin, slack_allowed
+from dlbot.bot.chat.commands import invocation
+from dlbot.bot.chat.sending import SendError
+from dlbot.bot.chat.slack_sender import SlackSender
+from dlbot.handlers.registry import failure_reply
+from dlbot.handlers.reply import Reply, error_reply
 
 if TYPE_CHECKING:
-    from bot.service import Service
+    from dlbot.bot.service import Service
 
 log = logging.getLogger("dlbot.chat.slack")
 ANY_COMMAND = re.compile(r"^/")

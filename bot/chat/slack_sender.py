@@ -12,9 +12,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.sending import RetryPolicy, SendError, with_retries
-from bot.render.slack import render_slack
-from handlers.reply import Reply
+from dlbot.bot.chat.sending import RetryPolicy, SendError, with_retries
+from dlbot.bot.render.slack import render_slack
+from dlbot.handlers.reply import Reply
 
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}

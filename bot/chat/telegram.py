@@ -18,16 +18,16 @@ from telegram import BotCommand, BotCommandScopeChat, Update, User
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
 
-from bot.chat import messages
-from bot.chat.access import is_admin, telegram_admins, telegram_chat_allowed
-from bot.chat.commands import invocation
-from bot.chat.telegram_sender import TelegramSender
-from handlers.commands import REGISTRY
-from handlers.registry import failure_reply
-from handlers.reply import Reply, error_reply
+from dlbot.bot.chat import messages
+from dlbot.bot.chat.access import is_admin, telegram_admins, telegram_chat_allowed
+from dlbot.bot.chat.commands import invocation
+from dlbot.bot.chat.telegram_sender import TelegramSender
+from dlbot.handlers.commands import REGISTRY
+from dlbot.handlers.registry import failure_reply
+from dlbot.handlers.reply import Reply, error_reply
 
 if TYPE_CHECKING:
-    from bot.service import Service
+    from dlbot.bot.service import Service
 
 log = logging.getLogger("dlbot.chat.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -20,9 +20,9 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.chat.sending import RetryPolicy, SendError, with_retries
-from bot.render.telegram import render_telegram
-from handlers.reply import Reply
+from dlbot.bot.chat.sending import RetryPolicy, SendError, with_retries
+from dlbot.bot.render.telegram import render_telegram
+from dlbot.handlers.reply import Reply
 
 
 def classify_telegram(exc: Exception) -> SendError | None:

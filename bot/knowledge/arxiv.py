@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bot.knowledge.rate_limit import ARXIV_SPACING, RequestSpacing
-from handlers.leaderboards import ArxivPaper, LivePapers
+from dlbot.bot.knowledge.rate_limit import ARXIV_SPACING, RequestSpacing
+from dlbot.handlers.leaderboards import ArxivPaper, LivePapers
 
 log = logging.getLogger("dlbot.knowledge.arxiv")
 ATOM = "{http://www.w3.org/2005/Atom}"

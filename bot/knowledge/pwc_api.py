@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from handlers.leaderboards import Leaderboard, LeaderboardRow, LiveLeaderboard, Sourced
+from dlbot.handlers.leaderboards import Leaderboard, LeaderboardRow, LiveLeaderboard, Sourced
 
 log = logging.getLogger("dlbot.knowledge.pwc")
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.knowledge.arxiv import ArxivClient
-from bot.knowledge.pwc_api import PwcClient
-from bot.knowledge.sota_store import StoreLeaderboards
-from bot.settings import Settings
-from handlers.leaderboards import LiveLeaderboard, LivePapers, Sourced
+from dlbot.bot.knowledge.arxiv import ArxivClient
+from dlbot.bot.knowledge.pwc_api import PwcClient
+from dlbot.bot.knowledge.sota_store import StoreLeaderboards
+from dlbot.bot.settings import Settings
+from dlbot.handlers.leaderboards import LiveLeaderboard, LivePapers, Sourced
 
 
 class StoreKnowledge:

@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.snapshot import utc_now
-from bot.knowledge.sota_import import SotaImportError, import_leaderboards
-from bot.settings import Settings
-from bot.store.engine import make_engine
-from bot.store.migrate import upgrade
+from dlbot.bot.knowledge.sota_import import SotaImportError, import_leaderboards
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.engine import make_engine
+from dlbot.bot.store.migrate import upgrade
+from dlbot.wire import utc_now
 
 
 async def sota(args: argparse.Namespace, settings: Settings) -> int:

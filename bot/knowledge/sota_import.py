@@ -20,9 +20,9 @@ import ijson
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.models import table
-from bot.store.sota_models import SotaImport, SotaLeaderboard, SotaRow
-from handlers.leaderboards import Leaderboard, LeaderboardFormatError, iter_task_leaderboards
+from dlbot.bot.store.models import table
+from dlbot.bot.store.sota_models import SotaImport, SotaLeaderboard, SotaRow
+from dlbot.handlers.leaderboards import Leaderboard, LeaderboardFormatError, iter_task_leaderboards
 
 
 class SotaImportError(Exception):

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.models import table
-from bot.store.sota_models import SotaImport, SotaLeaderboard, SotaRow
-from handlers.leaderboards import Leaderboard, LeaderboardRow, Sourced
+from dlbot.bot.store.models import table
+from dlbot.bot.store.sota_models import SotaImport, SotaLeaderboard, SotaRow
+from dlbot.handlers.leaderboards import Leaderboard, LeaderboardRow, Sourced
 
 
 class StoreLeaderboards:

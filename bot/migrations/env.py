@@ -2,12 +2,12 @@
 
 from alembic import context
 
-from bot.store import (
+from dlbot.bot.store import (
     chat_models,  # noqa: F401  (registers its tables on Base.metadata)
     run_models,  # noqa: F401  (registers its tables on Base.metadata)
     sota_models,  # noqa: F401  (registers its tables on Base.metadata)
 )
-from bot.store.models import Base
+from dlbot.bot.store.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

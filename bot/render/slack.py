@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat import messages
-from bot.render.split import escaped_chunks, pack
-from bot.render.text import table_text
-from handlers.reply import (
+from dlbot.bot.chat import messages
+from dlbot.bot.render.split import escaped_chunks, pack
+from dlbot.bot.render.text import table_text
+from dlbot.handlers.reply import (
     Block,
     Bold,
     Code,

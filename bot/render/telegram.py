@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import html
 
-from bot.chat import messages
-from bot.render.split import escaped_chunks, pack
-from bot.render.text import table_text
-from handlers.reply import (
+from dlbot.bot.chat import messages
+from dlbot.bot.render.split import escaped_chunks, pack
+from dlbot.bot.render.text import table_text
+from dlbot.handlers.reply import (
     Block,
     Bold,
     Code,

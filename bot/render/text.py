@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from handlers.reply import Block, Bold, Code, Heading, Link, Mono, Paragraph, Reply, Span, Table
+from dlbot.handlers.reply import (
+    Block,
+    Bold,
+    Code,
+    Heading,
+    Link,
+    Mono,
+    Paragraph,
+    Reply,
+    Span,
+    Table,
+)
 
 
 def render_text(reply: Reply) -> str:

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agent.snapshot import utc_now
-from bot.alerts.outbox import Destinations, chat_identities, create_alert
-from bot.runs.schema import RunEventIn
-from bot.store.models import table
-from bot.store.run_models import Run, RunEvent
-from bot.store.upsert import insert_ignoring_conflicts
-from handlers.tips import tip_for_crash
+from dlbot.bot.alerts.outbox import Destinations, chat_identities, create_alert
+from dlbot.bot.store.models import table
+from dlbot.bot.store.run_models import Run, RunEvent
+from dlbot.bot.store.upsert import insert_ignoring_conflicts
+from dlbot.bot.wire_in import RunEventIn
+from dlbot.handlers.tips import tip_for_crash
+from dlbot.wire import utc_now
 
 runs_t = table(Run)
 events_t = table(RunEvent)

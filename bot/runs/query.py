@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent.snapshot import utc_now
-from bot.store.models import Host, table
-from bot.store.run_models import Mute, Run, UserLink
-from bot.store.upsert import dialect_insert
-from handlers.run_views import RunView
+from dlbot.bot.store.models import Host, table
+from dlbot.bot.store.run_models import Mute, Run, UserLink
+from dlbot.bot.store.upsert import dialect_insert
+from dlbot.handlers.run_views import RunView
+from dlbot.wire import utc_now
 
 runs_t, links_t, mutes_t, hosts_t = table(Run), table(UserLink), table(Mute), table(Host)
 _VIEW_FIELDS = tuple(RunView.__dataclass_fields__)

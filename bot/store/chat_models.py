@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models import Base
+from dlbot.bot.store.models import Base
 
 
 class Subscription(Base):

@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent.snapshot import utc_now
-from bot.store.models import Gpu, Host, table
-from handlers.fleet import FreeGpus, GpuView, HostSummary, HostView, ProcessView
+from dlbot.bot.store.models import Gpu, Host, table
+from dlbot.handlers.fleet import FreeGpus, GpuView, HostSummary, HostView, ProcessView
+from dlbot.wire import utc_now
 
 hosts_t = table(Host)
 gpus_t = table(Gpu)

@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from agent.snapshot import utc_now
-from bot.api.schema import HostReportIn
-from bot.background import BackgroundTask
-from bot.store.models import Gpu, GpuSample, Host, HostSample, table
-from bot.store.upsert import insert_ignoring_conflicts
-from handlers.fleet import gpu_is_free
+from dlbot.bot.background import BackgroundTask
+from dlbot.bot.store.models import Gpu, GpuSample, Host, HostSample, table
+from dlbot.bot.store.upsert import insert_ignoring_conflicts
+from dlbot.bot.wire_in import HostReportIn
+from dlbot.handlers.fleet import gpu_is_free
+from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.ingest")
 MAX_BATCH_REPORTS = 500

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models import Base, BigId
+from dlbot.bot.store.models import Base, BigId
 
 
 class Run(Base):

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent.snapshot import utc_now
-from bot.store.chat_models import Subscription
-from bot.store.models import table
+from dlbot.bot.store.chat_models import Subscription
+from dlbot.bot.store.models import table
+from dlbot.wire import utc_now
 
 
 async def subscribe(engine: AsyncEngine, platform: str, chat_id: str, by: str | None) -> bool:

@@ -13,8 +13,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent.snapshot import utc_now
-from bot.store.models import AgentToken, table
+from dlbot.bot.store.models import AgentToken, table
+from dlbot.wire import utc_now
 
 Scope = Literal["host", "fleet"]
 PREFIX = "dlb_"

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from agent.daemon import Agent, Sampler
-from agent.gpu import NvmlBackend
-from agent.reporter import Outcome, Reporter
-from agent.spool import Spool
-from bot.service import Service
-from bot.settings import Settings
-from bot.store.models import Host, HostSample
-from bot.store.tokens import create_token
+from dlbot.agent.daemon import Agent, Sampler
+from dlbot.agent.gpu import NvmlBackend
+from dlbot.agent.reporter import Outcome, Reporter
+from dlbot.agent.spool import Spool
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.models import Host, HostSample
+from dlbot.bot.store.tokens import create_token
 from tests.fakes.nvml import FakeNvml
 from tests.fakes.processes import RecordedProcessTable
 from tests.support import LiveServer, free_port
@@ -125,7 +125,7 @@ def test_sigterm_stops_the_agent_cleanly(tmp_path: Path) -> None:
         "DLBOT_AGENT_TOKEN": "dlb_test",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "agent", "--interval", "1"],
+        [sys.executable, "-m", "dlbot", "agent", "--interval", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -148,7 +148,7 @@ def test_sigterm_stops_the_agent_cleanly(tmp_path: Path) -> None:
 def test_once_dry_run_prints_the_report_and_sends_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "DLBOT_DATA_DIR": str(tmp_path)}
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "agent", "--once", "--dry-run", "--host-name", "ws-1"],
+        [sys.executable, "-m", "dlbot", "agent", "--once", "--dry-run", "--host-name", "ws-1"],
         env=env,
         capture_output=True,
         text=True,

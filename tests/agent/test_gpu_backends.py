@@ -10,8 +10,8 @@ from pathlib import Path
 import pynvml
 import pytest
 
-from agent.gpu import GputilBackend, NvmlBackend, parse_compute_apps
-from agent.processes import PsutilProcessTable
+from dlbot.agent.gpu import GputilBackend, NvmlBackend, parse_compute_apps
+from dlbot.agent.processes import PsutilProcessTable
 from tests.fakes.nvidia_smi import write_fake_nvidia_smi
 from tests.fakes.nvml import FakeNvml
 from tests.fakes.processes import RecordedProcessTable

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.output import OutputTail, exception_line
-from agent.run_command import exit_status
+from dlbot.agent.output import OutputTail, exception_line
+from dlbot.agent.run_command import exit_status
 
 RUNS = json.loads(
     (Path(__file__).parent.parent / "fixtures" / "gpu" / "h100" / "training_runs.json").read_text()

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.spool import Spool
+from dlbot.agent.spool import Spool
 
 ROOT = Path(__file__).parent.parent.parent
-DLBOT_RUN = [sys.executable, "-m", "bot.cli", "run", "--"]
+DLBOT_RUN = [sys.executable, "-m", "dlbot", "run", "--"]
 
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:

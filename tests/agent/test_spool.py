@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.spool import Spool
+from dlbot.agent.spool import Spool
 
 
 def test_entries_come_back_in_order_and_survive_reopening(tmp_path: Path) -> None:

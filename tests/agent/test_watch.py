@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from agent import progress, watch
-from agent.integrations import keras_callback, lightning_callback
-from agent.spool import Spool
+from dlbot import progress, watch
+from dlbot.agent.spool import Spool
+from dlbot.integrations import keras_callback, lightning_callback
 
 FRAMEWORKS = Path(__file__).parent.parent / "fakes" / "frameworks"
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.service import Service
-from bot.store.models import AgentToken, Gpu, GpuSample, Host, HostSample
-from bot.store.tokens import create_token, revoke_token
+from dlbot.bot.service import Service
+from dlbot.bot.store.models import AgentToken, Gpu, GpuSample, Host, HostSample
+from dlbot.bot.store.tokens import create_token, revoke_token
 from tests.support import ingest, report
 
 DATA_TABLES = (Host, Gpu, GpuSample, HostSample)

@@ -7,9 +7,9 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import update
 
-from agent.snapshot import utc_now
-from bot.service import Service
-from bot.store.models import Host
+from dlbot.bot.service import Service
+from dlbot.bot.store.models import Host
+from dlbot.wire import utc_now
 from tests.support import ingest, report
 
 

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.service import Service
-from bot.settings import Settings
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN, FakeTelegram
 

@@ -7,9 +7,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bot.chat.config import ChatConfigError, config_problems
-from bot.cli import main
-from bot.settings import Settings
+from dlbot.bot.chat.config import ChatConfigError, config_problems
+from dlbot.bot.cli import main
+from dlbot.bot.settings import Settings
 from tests.chat.conftest import StartService, slash_body
 from tests.fakes.slack import FakeSlack
 
@@ -82,7 +82,7 @@ def test_dlbot_serve_and_up_refuse_bad_chat_settings(
 
 
 async def test_service_start_refuses_bad_settings(settings: Settings) -> None:
-    from bot.service import Service
+    from dlbot.bot.service import Service
 
     service = Service.from_settings(settings.model_copy(update={"slack_bot_token": "xoxb-1"}))
     with pytest.raises(ChatConfigError, match="SLACK_SIGNING_SECRET"):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from bot.settings import Settings
-from handlers.commands import REGISTRY
-from handlers.messages import SLACK_SLASH_COMMANDS, spelled
-from handlers.registry import Invocation
+from dlbot.bot.settings import Settings
+from dlbot.handlers.commands import REGISTRY
+from dlbot.handlers.messages import SLACK_SLASH_COMMANDS, spelled
+from dlbot.handlers.registry import Invocation
 from tests.support import TestBot
 
 ROOT = Path(__file__).parent.parent.parent

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from bot.api.app import create_app
-from bot.service import Service
-from bot.settings import Settings
+from dlbot.bot.api.app import create_app
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
 from tests.chat.conftest import (
     GROUP_CHAT,
     StartService,

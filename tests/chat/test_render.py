@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.render.slack import MAX_BLOCKS, render_slack
-from bot.render.telegram import MAX_MESSAGE_CHARS, MAX_MESSAGES, render_telegram
-from handlers.reply import Bold, Code, Heading, Link, Mono, Reply, Table, para
+from dlbot.bot.render.slack import MAX_BLOCKS, render_slack
+from dlbot.bot.render.telegram import MAX_MESSAGE_CHARS, MAX_MESSAGES, render_telegram
+from dlbot.handlers.reply import Bold, Code, Heading, Link, Mono, Reply, Table, para
 
 HOSTILE = "<!channel> <@U123> <https://x|y> <b> &amp;"
 

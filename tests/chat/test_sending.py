@@ -9,12 +9,12 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot
 
-from bot.chat.sending import Destination, RetryPolicy, SendError, destinations
-from bot.chat.slack_sender import SlackSender
-from bot.chat.telegram_sender import TelegramSender
-from bot.settings import Settings
-from bot.store.subscriptions import subscribe
-from handlers.reply import Reply, para
+from dlbot.bot.chat.sending import Destination, RetryPolicy, SendError, destinations
+from dlbot.bot.chat.slack_sender import SlackSender
+from dlbot.bot.chat.telegram_sender import TelegramSender
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.subscriptions import subscribe
+from dlbot.handlers.reply import Reply, para
 from tests.chat.conftest import GROUP_CHAT, StartService
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN, FakeTelegram

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.chat.slack import SlackFrontEnd
-from bot.service import Service
-from bot.settings import Settings
-from handlers.messages import spelled
+from dlbot.bot.chat.slack import SlackFrontEnd
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.handlers.messages import spelled
 from tests.chat.conftest import (
     GROUP_CHAT,
     SLACK_ADMIN,
@@ -130,13 +130,13 @@ async def test_slash_commands_come_from_the_registry(
 
 
 def service_commands() -> tuple[Any, ...]:
-    from handlers.commands import REGISTRY
+    from dlbot.handlers.commands import REGISTRY
 
     return REGISTRY.public()
 
 
 def _client(service: Service) -> httpx.AsyncClient:
-    from bot.api.app import create_app
+    from dlbot.bot.api.app import create_app
 
     transport = httpx.ASGITransport(app=create_app(service, manage_lifecycle=False))
     return httpx.AsyncClient(transport=transport, base_url="http://dlbot.test")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 
-from bot.api.app import create_app
-from bot.service import Service
-from bot.settings import Settings
-from handlers.commands import REGISTRY
+from dlbot.bot.api.app import create_app
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.handlers.commands import REGISTRY
 from tests.chat.conftest import (
     GROUP_CHAT,
     PRIVATE_CHAT,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.processes import ProcessInfo, join_command
+from dlbot.agent.processes import ProcessInfo, join_command
 
 
 class RecordedProcessTable:

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from agent.snapshot import utc_now
-from bot.render.slack import render_slack
-from bot.render.telegram import render_telegram
-from bot.render.text import render_text
-from bot.service import Service
-from bot.store.models import Host
-from handlers.reply import Code, Table
+from dlbot.bot.render.slack import render_slack
+from dlbot.bot.render.telegram import render_telegram
+from dlbot.bot.render.text import render_text
+from dlbot.bot.service import Service
+from dlbot.bot.store.models import Host
+from dlbot.handlers.reply import Code, Table
+from dlbot.wire import utc_now
 from tests.support import TestBot, ingest, report
 
 TELEGRAM_LIMIT = 4096

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.render.text import render_text
-from handlers.registry import Command, Context, Invocation, Registry, UsageError
-from handlers.reply import Reply
+from dlbot.bot.render.text import render_text
+from dlbot.handlers.registry import Command, Context, Invocation, Registry, UsageError
+from dlbot.handlers.reply import Reply
 
 
 async def _broken(_invocation: Invocation, _context: Context) -> Reply:

@@ -12,14 +12,14 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot import cli
-from bot.knowledge.arxiv import ArxivClient, parse_feed
-from bot.knowledge.rate_limit import RequestSpacing
-from bot.render.text import render_text
-from bot.service import Service
-from bot.settings import Settings
-from bot.store.sota_models import SotaImport, SotaLeaderboard, SotaRow
-from handlers.reply import Reply
+from dlbot.bot import cli
+from dlbot.bot.knowledge.arxiv import ArxivClient, parse_feed
+from dlbot.bot.knowledge.rate_limit import RequestSpacing
+from dlbot.bot.render.text import render_text
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.sota_models import SotaImport, SotaLeaderboard, SotaRow
+from dlbot.handlers.reply import Reply
 from tests.fakes.arxiv import Canned, FakeArxiv
 from tests.support import free_port
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.render.text import render_text
-from handlers.commands import COMMANDS, REGISTRY
-from handlers.fleet import HostView
-from handlers.knowledge import has_cjk, load_tips
-from handlers.registry import Context, parse
-from handlers.reply import Heading, Link, Paragraph, Reply, Table
-from handlers.tips import tip_for_crash
+from dlbot.bot.render.text import render_text
+from dlbot.handlers.commands import COMMANDS, REGISTRY
+from dlbot.handlers.fleet import HostView
+from dlbot.handlers.knowledge import has_cjk, load_tips
+from dlbot.handlers.registry import Context, parse
+from dlbot.handlers.reply import Heading, Link, Paragraph, Reply, Table
+from dlbot.handlers.tips import tip_for_crash
 
 QUERIES = yaml.safe_load((Path(__file__).parent.parent / "data" / "tip_queries.yaml").read_text())
 TIPS = {t.id: t for t in load_tips()}

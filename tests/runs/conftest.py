@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.render.text import render_text
-from bot.service import Service
-from bot.settings import Settings
-from bot.store.migrate import upgrade
-from bot.store.tokens import create_token
+from dlbot.bot.render.text import render_text
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.migrate import upgrade
+from dlbot.bot.store.tokens import create_token
 from tests.chat.conftest import SIGNING_SECRET
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN, FakeTelegram
@@ -49,7 +49,7 @@ class Stack:
 
     def dlbot_run(self, *command: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "run", "--", *command],
+            [sys.executable, "-m", "dlbot", "run", "--", *command],
             env=self.env(**env),
             capture_output=True,
             text=True,

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.alerts.checks import Checks, CheckSettings
-from bot.alerts.rules import RULES
-from bot.chat.sending import Destination
-from bot.render.text import render_text
-from bot.service import Service
-from bot.settings import Settings
-from bot.store.migrate import upgrade
-from bot.store.models import GpuSample, Host
-from bot.store.run_models import Alert, OutboxRow, Run
+from dlbot.bot.alerts.checks import Checks, CheckSettings
+from dlbot.bot.alerts.rules import RULES
+from dlbot.bot.chat.sending import Destination
+from dlbot.bot.render.text import render_text
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.migrate import upgrade
+from dlbot.bot.store.models import GpuSample, Host
+from dlbot.bot.store.run_models import Alert, OutboxRow, Run
 from tests.support import T0, ingest, report
 
 DESTINATIONS = [Destination("slack", "C1"), Destination("telegram", "-100")]

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from agent.snapshot import utc_now
-from bot.alerts.outbox import create_alert
-from bot.chat.sending import Destination
-from bot.render.slack import render_slack
-from bot.render.telegram import render_telegram
-from bot.service import Service
-from bot.settings import Settings
-from bot.store.run_models import OutboxRow
-from handlers.alert_messages import alert_reply
+from dlbot.bot.alerts.outbox import create_alert
+from dlbot.bot.chat.sending import Destination
+from dlbot.bot.render.slack import render_slack
+from dlbot.bot.render.telegram import render_telegram
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.run_models import OutboxRow
+from dlbot.handlers.alert_messages import alert_reply
+from dlbot.wire import utc_now
 from tests.chat.conftest import SIGNING_SECRET
 from tests.fakes.slack import FakeSlack
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from agent.spool import Spool
-from bot.service import Service
-from bot.settings import Settings
-from bot.store.models import Host
-from bot.store.run_models import Alert, OutboxRow, RunEvent
+from dlbot.agent.spool import Spool
+from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
+from dlbot.bot.store.models import Host
+from dlbot.bot.store.run_models import Alert, OutboxRow, RunEvent
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.runs.conftest import Stack, make_token, stack_settings
@@ -128,7 +128,7 @@ async def test_python_api_progress_shows_in_runs(stack: Stack, tmp_path: Path) -
     script = tmp_path / "train.py"
     script.write_text(
         "import sys, time\n"
-        "from agent import watch, progress\n"
+        "from dlbot import watch, progress\n"
         "with watch('resnet50'):\n"
         "    progress(1, 4, loss=2.5)\n"
         "    time.sleep(0.5)\n"

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from agent.snapshot import utc_now
-from bot.render.text import render_text
-from bot.service import Service
-from bot.store.run_models import Mute, UserLink
-from bot.store.tokens import create_token
-from handlers.registry import Invocation
+from dlbot.bot.render.text import render_text
+from dlbot.bot.service import Service
+from dlbot.bot.store.run_models import Mute, UserLink
+from dlbot.bot.store.tokens import create_token
+from dlbot.handlers.registry import Invocation
+from dlbot.wire import utc_now
 from tests.support import TestBot, ingest, report
 
 

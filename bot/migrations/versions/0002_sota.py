@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.models import UTCDateTime
+from dlbot.bot.store.models import UTCDateTime
 
 revision: str = "0002_sota"
 down_revision: str | None = "0001"

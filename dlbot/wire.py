@@ -1,14 +1,21 @@
-"""The wire format: one frozen snapshot of a host, as the agent sends it.
+"""The ground floor both sides import: the wire format and the clock.
 
-Querying (agent.gpu, agent.host) is kept apart from this plain data, which is also what
-``--dry-run`` prints. A value a GPU cannot give is ``None`` (JSON null).
+A host report is one frozen snapshot of a host as the agent sends it; querying
+(``dlbot.agent.gpu``, ``dlbot.agent.host``) is kept apart from this plain data, which is also
+what ``--dry-run`` prints. A value a GPU cannot give is ``None`` (JSON null). Run events are
+JSON objects whose ``kind`` is an ``EventKind`` and whose ``source`` a ``RunSource``; the
+service validates both shapes in ``dlbot.bot.wire_in``. Standard library only: the agent
+installs without the service's dependencies.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+
+EventKind = Literal["started", "heartbeat", "progress", "finished", "crashed"]
+RunSource = Literal["wrapper", "python"]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.watch import progress, watch
+from dlbot.agent.watch import progress, watch
 
 
 def keras_callback(name: str) -> Any:
