@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 from dlbot.agent.config import spool_path
 from dlbot.agent.main import AgentOptions, build_agent
 from dlbot.bot.api.app import create_app
-from dlbot.bot.chat.config import ChatConfigError, config_problems
 from dlbot.bot.knowledge.sota_cli import sota
+from dlbot.bot.platforms.running import ChatConfigError, config_problems
 from dlbot.bot.render.text import render_text, table_text
 from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.serving import GracefulServer

@@ -10,14 +10,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.alerts.checks import Checks, CheckSettings
+from dlbot.bot.alerts.destinations import ChatDestinations, Destination, destinations
 from dlbot.bot.alerts.dispatcher import Dispatcher
 from dlbot.bot.alerts.rules import enabled_rules
 from dlbot.bot.alerts.scheduler import make_scheduler
 from dlbot.bot.api.metrics import ServiceMetrics
-from dlbot.bot.chat.destinations import ChatDestinations
-from dlbot.bot.chat.frontends import ChatFrontEnds
-from dlbot.bot.chat.sending import ChatSender, Destination, destinations
 from dlbot.bot.knowledge.service import StoreKnowledge
+from dlbot.bot.platforms.running import RunningPlatforms
 from dlbot.bot.runs.query import StoreRuns
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.engine import make_engine
@@ -48,8 +47,7 @@ class Service:
     writer: IngestWriter
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     knowledge: StoreKnowledge | None = None
-    senders: dict[str, ChatSender] = field(default_factory=dict)
-    chat: ChatFrontEnds = field(default_factory=ChatFrontEnds)
+    platforms: RunningPlatforms = field(default_factory=RunningPlatforms)
     runs: StoreRuns | None = None
     dispatcher: Dispatcher | None = None
     checks: Checks | None = None
@@ -71,7 +69,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.tokens = TokenCache(self.engine)
-        self.dispatcher = Dispatcher(self.engine, self.senders)
+        self.dispatcher = Dispatcher(self.engine, self.platforms.senders)
         self.checks = Checks(
             self.engine,
             CheckSettings(
@@ -90,13 +88,13 @@ class Service:
         )
 
     async def alert_destinations(self) -> list[Destination]:
-        return await destinations(self)
+        return await destinations(self.engine, self.settings)
 
     async def start(self) -> None:
         await upgrade(self.engine)
         self.writer.start()
         try:
-            await self.chat.start(self)
+            await self.platforms.start(self.settings, self.run_command)
         except BaseException:
             await self.writer.stop()
             raise
@@ -111,8 +109,7 @@ class Service:
             self._scheduler = None
         if self.dispatcher is not None:
             await self.dispatcher.stop()
-        await self.chat.stop()
-        self.senders.clear()
+        await self.platforms.stop()
         await self.writer.stop()
         await self.engine.dispose()
 
@@ -120,13 +117,16 @@ class Service:
         return Context(
             fleet=self.fleet,
             now=utc_now(),
-            destinations=ChatDestinations(self),
+            destinations=ChatDestinations(self.engine, self.settings, self.platforms.senders),
             knowledge=self.knowledge,
             runs=self.runs,
             language=self.settings.language,
         )
 
-    async def ask(self, text: str, invocation: Invocation | None = None) -> Reply:
-        """Run one chat command as typed (``/gpus free``)."""
-        parsed = invocation or parse(text) or Invocation(command="help", args=())
-        return await REGISTRY.run(parsed, self.context())
+    async def ask(self, text: str) -> Reply:
+        """Run one chat command as typed (``/gpus free``), as from the terminal."""
+        return await self.run_command(parse(text) or Invocation(command="help", args=()))
+
+    async def run_command(self, invocation: Invocation) -> Reply:
+        """Run one parsed command: what front ends get (``platforms.base.RunCommand``)."""
+        return await REGISTRY.run(invocation, self.context())

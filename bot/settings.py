@@ -1,24 +1,27 @@
 """The one settings object, read from the environment and ``.env``.
 
-Every field here is listed with a comment in ``.env.example`` (tests/test_docs.py checks it).
+Each platform's settings are a mixin from its folder (``platforms/NAME/settings.py``); the
+service's own are here. Every field is listed with a comment in ``.env.example``
+(tests/test_docs.py checks it).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dlbot.agent.config import data_dir as default_data_dir
 from dlbot.bot.alerts.rules import enabled_rules
+from dlbot.bot.platforms.base import IdList
+from dlbot.bot.platforms.slack.settings import SlackSettings
+from dlbot.bot.platforms.telegram.settings import TelegramSettings
 
-IdList = Annotated[tuple[str, ...], NoDecode]
 
-
-class Settings(BaseSettings):
+class Settings(SlackSettings, TelegramSettings, BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(default_factory=default_data_dir, alias="DLBOT_DATA_DIR")
@@ -31,20 +34,6 @@ class Settings(BaseSettings):
     history_days: float = Field(default=7, gt=0, alias="DLBOT_HISTORY_DAYS")
     log_level: str = Field(default="INFO", alias="DLBOT_LOG_LEVEL")
     admins: IdList = Field(default=(), alias="DLBOT_ADMINS")
-    slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
-    slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
-    slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
-    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
-    slack_alert_channel: str | None = Field(default=None, alias="SLACK_ALERT_CHANNEL")
-    slack_allowed_teams: IdList = Field(default=(), alias="SLACK_ALLOWED_TEAMS")
-    slack_allowed_channels: IdList = Field(default=(), alias="SLACK_ALLOWED_CHANNELS")
-    telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
-    telegram_api_url: str = Field(default="https://api.telegram.org/bot", alias="TELEGRAM_API_URL")
-    telegram_mode: Literal["polling", "webhook"] = Field(default="polling", alias="TELEGRAM_MODE")
-    telegram_webhook_url: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_URL")
-    telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
-    telegram_allowed_chats: IdList = Field(default=(), alias="TELEGRAM_ALLOWED_CHATS")
-    telegram_alert_chat: str | None = Field(default=None, alias="TELEGRAM_ALERT_CHAT")
     language: Literal["en", "zh"] = Field(default="en", alias="DLBOT_LANGUAGE")
     arxiv_api_url: str = Field(default="http://export.arxiv.org/api/query", alias="ARXIV_API_URL")
     pwc_api_url: str | None = Field(default=None, alias="PWC_API_URL")

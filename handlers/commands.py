@@ -25,7 +25,7 @@ from dlbot.handlers.tips import tip_command
 
 async def help_command(invocation: Invocation, context: Context) -> Reply:
     shown = REGISTRY.commands if invocation.is_admin else REGISTRY.public()
-    return messages.help_reply(shown, invocation.platform)
+    return messages.help_reply(shown, invocation.spell)
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -30,28 +29,17 @@ def incident(incident_id: str) -> str:
     return f"Something went wrong on our side (incident {incident_id}). The admins can look it up."
 
 
-# The commands the Slack app declares as slash commands of their own (deploy/slack-app-manifest
-# .yaml, checked by a test); in Slack every other command is typed after /dlbot.
-SLACK_SLASH_COMMANDS = frozenset({"gpus", "runs", "tip", "sota", "dlbot"})
-_COMMAND_NAME = re.compile(r"(?<![\w/])/([a-z_]+)\b(?!/)")
+Spell = Callable[[str], str]
+"""A platform's spelling of our ``/command`` names (``Invocation.spell``)."""
 
 
-def spelled(text: str, platform: str) -> str:
-    """Our own text names commands as ``/run ID``; in Slack that becomes ``/dlbot run ID``."""
-    if platform != "slack":
-        return text
-    return _COMMAND_NAME.sub(
-        lambda m: m[0] if m[1] in SLACK_SLASH_COMMANDS else f"/dlbot {m[1]}", text
-    )
-
-
-def unknown_command(name: str, commands: Sequence[Command], platform: str) -> Reply:
-    known = ", ".join(spelled(f"/{c.name}", platform) for c in commands)
+def unknown_command(name: str, commands: Sequence[Command], spell: Spell) -> Reply:
+    known = ", ".join(spell(f"/{c.name}") for c in commands)
     return error_reply(f"Unknown command /{name}. Try one of: {known}.")
 
 
-def usage(usage_line: str, problem: str, platform: str) -> Reply:
-    return error_reply(f"{spelled(problem, platform)} Usage: ", Mono(spelled(usage_line, platform)))
+def usage(usage_line: str, problem: str, spell: Spell) -> Reply:
+    return error_reply(f"{spell(problem)} Usage: ", Mono(spell(usage_line)))
 
 
 def unknown_host(name: str, suggestions: Sequence[str]) -> Reply:
@@ -60,13 +48,13 @@ def unknown_host(name: str, suggestions: Sequence[str]) -> Reply:
     return error_reply(f"No host named {name!r}. /gpus lists the fleet.")
 
 
-def help_reply(commands: Sequence[Command], platform: str) -> Reply:
-    rows = tuple((spelled(c.usage, platform), spelled(c.summary, platform)) for c in commands)
+def help_reply(commands: Sequence[Command], spell: Spell) -> Reply:
+    rows = tuple((spell(c.usage), spell(c.summary)) for c in commands)
     return Reply(
         blocks=(
             Heading(HELP_TITLE),
             Table(("command", "what it does"), rows),
-            para(spelled(HELP_FOOTER, platform)),
+            para(spell(HELP_FOOTER)),
         ),
         visibility="private",
     )

@@ -1,7 +1,7 @@
 """The command registry: one explicit table of every chat command.
 
-Front ends never list commands themselves: help, the Telegram menu and Slack routing all come
-from ``COMMANDS``, so a command added here appears everywhere.
+Front ends never list commands themselves: help, command menus and routing all come from
+``COMMANDS``, so a command added here appears everywhere.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 from dlbot.handlers import messages
 from dlbot.handlers.destinations import DestinationsQuery
@@ -22,17 +21,25 @@ from dlbot.handlers.reply import Reply, error_reply
 from dlbot.handlers.run_views import RunsQuery
 
 log = logging.getLogger("dlbot.handlers")
-Platform = Literal["slack", "telegram", "cli"]
+TERMINAL = "cli"
+"""Where `dlbot ask` commands come from: no chat, no chat user."""
+
+
+def unchanged(text: str) -> str:
+    return text
 
 
 @dataclass(frozen=True)
 class Invocation:
     command: str
     args: tuple[str, ...]
-    platform: Platform = "cli"
+    platform: str = TERMINAL
+    """The platform's name, as alert destinations and /link records know it."""
     user_id: str | None = None
     chat_id: str | None = None
     is_admin: bool = False
+    spell: Callable[[str], str] = unchanged
+    """Rewrites our text's ``/command`` names as this platform's users must type them."""
 
 
 @dataclass(frozen=True)
@@ -88,13 +95,13 @@ class Registry:
     async def run(self, invocation: Invocation, context: Context) -> Reply:
         command = self._by_name.get(invocation.command)
         if command is None:
-            return messages.unknown_command(invocation.command, self.public(), invocation.platform)
+            return messages.unknown_command(invocation.command, self.public(), invocation.spell)
         if command.admin and not invocation.is_admin:
             return error_reply(messages.ADMIN_ONLY)
         try:
             return await command.handler(invocation, context)
         except UsageError as exc:
-            return messages.usage(command.usage, str(exc), invocation.platform)
+            return messages.usage(command.usage, str(exc), invocation.spell)
         except Exception:
             return failure_reply(f"command {invocation.command!r}")
 

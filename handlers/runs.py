@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from dlbot.handlers import run_messages as text
-from dlbot.handlers.messages import ago, duration, spelled
-from dlbot.handlers.registry import Context, Invocation, UsageError
+from dlbot.handlers.messages import ago, duration
+from dlbot.handlers.registry import TERMINAL, Context, Invocation, UsageError
 from dlbot.handlers.reply import Block, Code, Heading, Mono, Reply, Table, error_reply, para
 from dlbot.handlers.run_views import RunsQuery, RunView
 
@@ -35,7 +35,7 @@ async def runs_command(invocation: Invocation, context: Context) -> Reply:
         if arg.lower() == "mine":
             user = await _unix_user(invocation, runs)
             if user is None:
-                return error_reply(spelled(text.LINK_FIRST, invocation.platform))
+                return error_reply(invocation.spell(text.LINK_FIRST))
         else:
             host = arg
     active = await runs.active(host, user)
@@ -62,7 +62,7 @@ async def runs_command(invocation: Invocation, context: Context) -> Reply:
                 tuple(_ended_row(r, context) for r in recent),
             )
         )
-    blocks.append(para(spelled(text.RUN_DETAIL_HINT, invocation.platform)))
+    blocks.append(para(invocation.spell(text.RUN_DETAIL_HINT)))
     return Reply(blocks=tuple(blocks))
 
 
@@ -160,7 +160,7 @@ def _detail(run: RunView, context: Context) -> Reply:
 
 async def link_command(invocation: Invocation, context: Context) -> Reply:
     runs = _runs(context)
-    if invocation.platform == "cli":
+    if invocation.platform == TERMINAL:
         return error_reply(text.LINK_IN_CHAT)
     if len(invocation.args) == 1 and invocation.user_id:
         unix_user, chat_user = invocation.args[0], invocation.user_id

@@ -12,10 +12,10 @@ UNSUBSCRIBE_SUMMARY = "Admins: stop sending alerts to this chat"
 SUBSCRIPTIONS_SUMMARY = "Admins: list every alert destination"
 TEST_ALERT_SUMMARY = "Admins: send a test alert to every destination"
 NO_ARGUMENTS = "This command takes no arguments."
-SUBSCRIBE_IN_CHAT = "Run this in the Slack channel or Telegram chat that should get alerts."
+SUBSCRIBE_IN_CHAT = "Run this in the chat that should get alerts."
 NO_DESTINATIONS = (
-    "No alert destinations yet. Run /dlbot subscribe in a Slack channel or /subscribe in a "
-    "Telegram chat, or set SLACK_ALERT_CHANNEL / TELEGRAM_ALERT_CHAT."
+    "No alert destinations yet. Run /subscribe in the chat that should get alerts, or name a "
+    "chat or webhook in the settings (.env.example lists them)."
 )
 TEST_ALERT_TITLE = "Test alert"
 
@@ -32,8 +32,7 @@ def unsubscribed() -> Reply:
 def not_subscribed(from_settings: bool) -> Reply:
     if from_settings:
         return error_reply(
-            "This chat gets alerts because the settings name it (SLACK_ALERT_CHANNEL or "
-            "TELEGRAM_ALERT_CHAT); remove it there."
+            "This chat gets alerts because the settings name it as the alert chat; remove it there."
         )
     return error_reply("This chat was not subscribed to alerts.")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dlbot.handlers import subscription_messages as messages
 from dlbot.handlers.destinations import DestinationsQuery
-from dlbot.handlers.registry import Context, Invocation, UsageError
+from dlbot.handlers.registry import TERMINAL, Context, Invocation, UsageError
 from dlbot.handlers.reply import Reply, error_reply
 
 
@@ -24,7 +24,7 @@ def _no_arguments(invocation: Invocation) -> None:
 
 
 def _chat(invocation: Invocation) -> tuple[str, str] | None:
-    if invocation.platform == "cli" or invocation.chat_id is None:
+    if invocation.platform == TERMINAL or invocation.chat_id is None:
         return None
     return invocation.platform, invocation.chat_id
 

@@ -1,10 +1,16 @@
-"""Delivering the outbox: at once when an alert is written, and by a sweep that retries.
+"""Delivering the outbox, each destination on its own.
 
-One dispatcher task per service process claims due rows in id order and sends each through
-its platform's sender (which already retries a few times). A row is marked delivered once;
-a transient failure schedules the next try with backoff, honouring the platform's
-retry-after; a permanent one (unknown channel, bot not in chat) is marked failed. After a
-restart only rows that were never confirmed are sent.
+The outbox is the only durable retry. A sweep (at once when an alert is written, and every
+few seconds) starts one lane per destination (platform and chat) that has due rows and no
+lane running; a lane sends that destination's rows in order, one at a time, so no destination
+ever waits for another, and a chat sees its alerts in the order they happened.
+
+A sender makes one attempt and raises a classified error (``platforms.errors``):
+- RateLimited: the row and every other pending row of that destination wait ``retry_after``;
+- Unavailable (or a sender bug): the same, for a backoff that grows with the row's attempts;
+- Rejected: the row is marked failed and the lane goes on with the next row.
+A row is marked sent once the sender returns. After a restart only rows never confirmed are
+sent again: at least once to the chat API, no duplicate in normal operation.
 """
 
 from __future__ import annotations
@@ -12,15 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dlbot.bot.alerts.destinations import Destination
 from dlbot.bot.background import BackgroundTask
-from dlbot.bot.chat.sending import ChatSender, SendError
+from dlbot.bot.backoff import backoff_delay
+from dlbot.bot.platforms.base import Outgoing, Sender
+from dlbot.bot.platforms.errors import RateLimited, Rejected, Unavailable
 from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, OutboxRow
 from dlbot.handlers.alert_messages import alert_reply
@@ -30,21 +39,26 @@ log = logging.getLogger("dlbot.alerts")
 outbox_t = table(OutboxRow)
 alerts_t = table(Alert)
 SWEEP_INTERVAL_S = 2.0
-BATCH = 50
+LANE_BATCH = 20
 NO_SENDER_RETRY = timedelta(minutes=5)
-MAX_BACKOFF_S = 600.0
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 600.0
 
 
-def backoff_seconds(attempts: int) -> float:
-    ceiling = min(MAX_BACKOFF_S, 2.0 * 2 ** min(attempts, 16))
-    return random.uniform(ceiling / 2, ceiling)
+def _pending(destination: Destination) -> Any:
+    return (
+        (outbox_t.c.state == "pending")
+        & (outbox_t.c.platform == destination.platform)
+        & (outbox_t.c.chat_id == destination.chat_id)
+    )
 
 
 class Dispatcher:
-    def __init__(self, engine: AsyncEngine, senders: Mapping[str, ChatSender]) -> None:
+    def __init__(self, engine: AsyncEngine, senders: Mapping[str, Sender]) -> None:
         self._engine = engine
         self._senders = senders
         self._wake = asyncio.Event()
+        self._lanes: dict[Destination, asyncio.Task[None]] = {}
         self._task = BackgroundTask("dlbot-alert-dispatcher", self._run)
 
     def start(self) -> None:
@@ -52,6 +66,10 @@ class Dispatcher:
 
     async def stop(self) -> None:
         await self._task.stop()
+        lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.cancel()
+        await asyncio.gather(*lanes, return_exceptions=True)
 
     def notify(self) -> None:
         self._wake.set()
@@ -62,97 +80,120 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), SWEEP_INTERVAL_S)
             self._wake.clear()
             try:
-                while await self.deliver_due() == BATCH:
-                    pass
+                await self.sweep()
             except Exception:
                 log.exception("alert delivery sweep failed; retrying at the next sweep")
 
-    async def deliver_due(self) -> int:
-        """Try every outbox row that is due; returns how many were tried."""
-        now = utc_now()
+    async def sweep(self) -> int:
+        """Start a lane for each destination with due rows and none running; returns how many
+        lanes were started."""
         async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(
-                        outbox_t.c.id,
-                        outbox_t.c.platform,
-                        outbox_t.c.chat_id,
-                        outbox_t.c.attempts,
-                        alerts_t.c.kind,
-                        alerts_t.c.payload,
-                    )
-                    .join(alerts_t, alerts_t.c.id == outbox_t.c.alert_id)
-                    .where(outbox_t.c.state == "pending", outbox_t.c.next_attempt_at <= now)
-                    .order_by(outbox_t.c.id)
-                    .limit(BATCH)
-                )
-            ).all()
-        for row in rows:
-            await self._deliver(
-                row.id, row.platform, row.chat_id, row.attempts, row.kind, row.payload
+            due = await conn.execute(
+                select(outbox_t.c.platform, outbox_t.c.chat_id)
+                .where(outbox_t.c.state == "pending", outbox_t.c.next_attempt_at <= utc_now())
+                .distinct()
             )
-        return len(rows)
+            found = [Destination(row.platform, row.chat_id) for row in due]
+        started = 0
+        for destination in found:
+            if destination not in self._lanes:
+                self._lanes[destination] = asyncio.create_task(
+                    self._lane(destination), name=f"dlbot-alerts-{destination.platform}"
+                )
+                started += 1
+        return started
 
-    async def _deliver(
-        self,
-        row_id: int,
-        platform: str,
-        chat_id: str,
-        attempts: int,
-        kind: str,
-        payload: dict[str, object],
-    ) -> None:
-        sender = self._senders.get(platform)
-        if sender is None:
-            await self._update(
-                row_id,
-                attempts=attempts,
-                last_error=f"{platform} not configured",
-                next_attempt_at=utc_now() + NO_SENDER_RETRY,
-            )
-            return
+    async def drain(self) -> None:
+        """Sweep and wait for every lane to finish (tests, `dlbot` commands that send once)."""
+        await self.sweep()
+        while self._lanes:
+            await asyncio.gather(*self._lanes.values(), return_exceptions=True)
+
+    async def _lane(self, destination: Destination) -> None:
         try:
-            message_ids = await sender.send(chat_id, alert_reply(kind, dict(payload), platform))
-        except SendError as exc:
-            if exc.permanent:
-                log.error("alert %d to %s:%s failed for good: %s", row_id, platform, chat_id, exc)
-                await self._update(
-                    row_id, state="failed", attempts=attempts + 1, last_error=str(exc)
+            while rows := await self._due_rows(destination):
+                for row in rows:
+                    if not await self._deliver(destination, row):
+                        return
+        except Exception:
+            log.exception("alert lane for %s:%s failed", destination.platform, destination.chat_id)
+        finally:
+            self._lanes.pop(destination, None)
+
+    async def _due_rows(self, destination: Destination) -> list[Any]:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(
+                    outbox_t.c.id,
+                    outbox_t.c.attempts,
+                    alerts_t.c.kind,
+                    alerts_t.c.payload,
                 )
-                return
-            delay = max(exc.retry_after or 0.0, backoff_seconds(attempts))
-            log.warning(
-                "alert %d to %s:%s not delivered (%s); next try in %.0fs",
-                row_id,
-                platform,
-                chat_id,
-                exc,
-                delay,
+                .join(alerts_t, alerts_t.c.id == outbox_t.c.alert_id)
+                .where(_pending(destination), outbox_t.c.next_attempt_at <= utc_now())
+                .order_by(outbox_t.c.id)
+                .limit(LANE_BATCH)
             )
+            return list(result.all())
+
+    async def _deliver(self, destination: Destination, row: Any) -> bool:
+        """Send one row; False when the destination must pause (its lane ends)."""
+        where = f"alert {row.id} to {destination.platform}:{destination.chat_id}"
+        sender = self._senders.get(destination.platform)
+        if sender is None:
+            log.warning("%s: %s is not running; next try in 5 min", where, destination.platform)
+            await self._pause(
+                destination, row, f"{destination.platform} not running", NO_SENDER_RETRY
+            )
+            return False
+        payload = dict(row.payload)
+        message = Outgoing(alert_reply(row.kind, payload, destination.platform), row.kind, payload)
+        try:
+            message_ids = await sender.send(destination.chat_id, message)
+        except Rejected as exc:
+            log.error("%s failed for good: %s", where, exc)
             await self._update(
-                row_id,
-                attempts=attempts + 1,
-                last_error=str(exc),
-                next_attempt_at=utc_now() + timedelta(seconds=delay),
+                row.id, state="failed", attempts=row.attempts + 1, last_error=str(exc)
             )
-            return
+            return True
+        except RateLimited as exc:
+            log.warning("%s: %s; this destination waits %.0fs", where, exc, exc.retry_after)
+            await self._pause(destination, row, str(exc), timedelta(seconds=exc.retry_after))
+            return False
         except Exception as exc:
-            log.exception("alert %d to %s:%s: unexpected sender error", row_id, platform, chat_id)
-            await self._update(
-                row_id,
-                attempts=attempts + 1,
-                last_error=type(exc).__name__,
-                next_attempt_at=utc_now() + timedelta(seconds=backoff_seconds(attempts)),
+            delay = backoff_delay(row.attempts, BACKOFF_BASE_S, BACKOFF_CAP_S)
+            if isinstance(exc, Unavailable):
+                log.warning("%s not delivered (%s); next try in %.0fs", where, exc, delay)
+            else:
+                log.exception("%s: unexpected sender error; next try in %.0fs", where, delay)
+            await self._pause(
+                destination, row, str(exc) or type(exc).__name__, timedelta(seconds=delay)
             )
-            return
+            return False
         await self._update(
-            row_id,
+            row.id,
             state="sent",
-            attempts=attempts + 1,
+            attempts=row.attempts + 1,
             sent_at=utc_now(),
             message_ids=message_ids,
             last_error=None,
         )
+        return True
+
+    async def _pause(self, destination: Destination, row: Any, error: str, wait: timedelta) -> None:
+        """The failed row and every other pending row of the destination wait ``wait``."""
+        until = utc_now() + wait
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                outbox_t.update()
+                .where(outbox_t.c.id == row.id)
+                .values(attempts=row.attempts + 1, last_error=error[:1000], next_attempt_at=until)
+            )
+            await conn.execute(
+                outbox_t.update()
+                .where(_pending(destination), outbox_t.c.next_attempt_at < until)
+                .values(next_attempt_at=until)
+            )
 
     async def _update(self, row_id: int, **values: object) -> None:
         async with self._engine.begin() as conn:

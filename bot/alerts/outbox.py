@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dlbot.bot.chat.sending import Destination
+from dlbot.bot.alerts.destinations import Destination
 from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, Mute, OutboxRow, UserLink
 from dlbot.bot.store.upsert import insert_ignoring_conflicts

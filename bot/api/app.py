@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from dlbot.bot.api.limits import BodySizeLimit
 from dlbot.bot.api.metrics import exposition
-from dlbot.bot.chat.http import slack_events, telegram_webhook
+from dlbot.bot.platforms.table import PLATFORMS
 from dlbot.bot.runs.events import apply_events
 from dlbot.bot.service import Service
 from dlbot.bot.store.tokens import Principal
@@ -141,6 +141,22 @@ async def metrics(service: ServiceDep) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
+PLATFORM_NOT_RUNNING = "this chat platform is not configured on this service"
+
+
+def _front_end_endpoint(name: str) -> Callable[[Request], Awaitable[Response]]:
+    """A platform's HTTP endpoint (Slack HTTP mode, Telegram webhook), answered by its front
+    end when it runs, else 404."""
+
+    async def endpoint(request: Request) -> Response:
+        front_end = (await _service(request)).platforms.front_ends.get(name)
+        if front_end is None:
+            return Response(PLATFORM_NOT_RUNNING, status_code=404)
+        return await front_end.handle_http(request)
+
+    return endpoint
+
+
 ROUTES: list[BaseRoute] = [
     APIRoute(
         "/api/v1/reports",
@@ -162,8 +178,11 @@ ROUTES: list[BaseRoute] = [
     APIRoute(
         "/metrics", metrics, methods=["GET"], summary="Prometheus metrics", response_class=Response
     ),
-    Route("/slack/events", slack_events, methods=["POST"]),
-    Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+    *(
+        Route(platform.http_path, _front_end_endpoint(platform.name), methods=["POST"])
+        for platform in PLATFORMS
+        if platform.http_path
+    ),
 ]
 
 

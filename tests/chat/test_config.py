@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from dlbot.bot.chat.config import ChatConfigError, config_problems
 from dlbot.bot.cli import main
+from dlbot.bot.platforms.running import ChatConfigError, config_problems
+from dlbot.bot.platforms.slack.frontend import SlackFrontEnd
 from dlbot.bot.settings import Settings
 from tests.chat.conftest import StartService, slash_body
 from tests.fakes.slack import FakeSlack
@@ -102,7 +103,8 @@ async def test_socket_mode_answers_a_slash_command(
     caplog.set_level(logging.INFO, logger="dlbot.chat.slack")
     service = await start_service(settings)
     assert "Slack front end: Socket Mode (no public URL needed), workspace T111" in caplog.messages
-    assert service.chat.slack is not None and service.chat.slack.socket_mode
+    slack = service.platforms.front_ends["slack"]
+    assert isinstance(slack, SlackFrontEnd) and slack.socket_mode
     (opened,) = fake_slack.calls("apps.connections.open")
     assert opened.headers["Authorization"] == "Bearer xapp-test"
     payload = dict(parse_qsl(slash_body(fake_slack, "/gpus", "").decode()))

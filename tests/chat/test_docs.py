@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from dlbot.bot.platforms.slack.spelling import SLASH_COMMANDS, spell
 from dlbot.bot.settings import Settings
 from dlbot.handlers.commands import REGISTRY
-from dlbot.handlers.messages import SLACK_SLASH_COMMANDS, spelled
 from dlbot.handlers.registry import Invocation
 from tests.support import TestBot
 
@@ -20,7 +20,7 @@ def test_manifest_declares_commands_scopes_events_and_socket_mode() -> None:
     manifest = yaml.safe_load((ROOT / "deploy" / "slack-app-manifest.yaml").read_text())
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
     assert commands == ["/gpus", "/runs", "/tip", "/sota", "/dlbot"]
-    assert {c.removeprefix("/") for c in commands} == SLACK_SLASH_COMMANDS
+    assert {c.removeprefix("/") for c in commands} == SLASH_COMMANDS
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "app_mentions:read", "chat:write"} <= scopes
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
@@ -35,29 +35,30 @@ async def test_help_lists_every_command(testbot: TestBot) -> None:
     public = await testbot.ask("/help")
     assert all(f"/{c.name}" in public for c in REGISTRY.public())
     assert "/subscribe" not in public
-    admin = await testbot.service.ask("", Invocation("help", (), is_admin=True))
+    admin = await testbot.service.run_command(Invocation("help", (), is_admin=True))
     listed = {row[0].split()[0] for block in admin.blocks for row in getattr(block, "rows", ())}
     assert listed == {c.usage.split()[0] for c in REGISTRY.commands}
 
 
 async def test_slack_help_spells_every_command_as_typed_in_slack(testbot: TestBot) -> None:
     """Slack knows only the manifest's slash commands: the others are typed after /dlbot."""
-    reply = await testbot.service.ask("", Invocation("help", (), platform="slack", is_admin=True))
+    reply = await testbot.service.run_command(
+        Invocation("help", (), platform="slack", is_admin=True, spell=spell)
+    )
     typed = [row[0] for block in reply.blocks for row in getattr(block, "rows", ())]
     assert (
         "/dlbot run ID" in typed and "/dlbot test_alert" in typed and "/gpus [HOST | free]" in typed
     )
     assert all(re.match(r"/(gpus|runs|tip|sota|dlbot)\b", line) for line in typed)
-    telegram = await testbot.service.ask("", Invocation("help", (), platform="telegram"))
+    telegram = await testbot.service.run_command(Invocation("help", (), platform="telegram"))
     assert "/run ID" in [row[0] for block in telegram.blocks for row in getattr(block, "rows", ())]
 
 
 def test_spelled_leaves_paths_and_native_commands_alone() -> None:
     text = "Details: /run ID, then /gpus free; logs in /run/user/1000 and http://x/mute"
-    assert spelled(text, "slack") == (
+    assert spell(text) == (
         "Details: /dlbot run ID, then /gpus free; logs in /run/user/1000 and http://x/mute"
     )
-    assert spelled(text, "telegram") == text
 
 
 def test_chat_settings_are_in_env_example() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dlbot.bot.render.slack import MAX_BLOCKS, render_slack
-from dlbot.bot.render.telegram import MAX_MESSAGE_CHARS, MAX_MESSAGES, render_telegram
+from dlbot.bot.platforms.slack.render import MAX_BLOCKS, render_slack
+from dlbot.bot.platforms.telegram.render import MAX_MESSAGE_CHARS, MAX_MESSAGES, render_telegram
 from dlbot.handlers.reply import Bold, Code, Heading, Link, Mono, Reply, Table, para
 
 HOSTILE = "<!channel> <@U123> <https://x|y> <b> &amp;"

@@ -1,5 +1,5 @@
-"""Senders: 429 and 5xx are retried (honouring Retry-After) into exactly one delivered message;
-permanent errors are not retried; alert destinations are listed once each."""
+"""Slack and Telegram senders: one attempt, classified (rate limit with its wait, transient,
+permanent); interactive replies retry briefly in place; alert destinations listed once each."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot
 
-from dlbot.bot.chat.sending import Destination, RetryPolicy, SendError, destinations
-from dlbot.bot.chat.slack_sender import SlackSender
-from dlbot.bot.chat.telegram_sender import TelegramSender
+from dlbot.bot.alerts.destinations import Destination, destinations
+from dlbot.bot.backoff import retry_briefly
+from dlbot.bot.platforms.base import Outgoing
+from dlbot.bot.platforms.errors import RateLimited, Rejected, Unavailable
+from dlbot.bot.platforms.slack.sender import SlackSender
+from dlbot.bot.platforms.telegram.sender import TelegramSender
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.subscriptions import subscribe
 from dlbot.handlers.reply import Reply, para
@@ -19,11 +22,11 @@ from tests.chat.conftest import GROUP_CHAT, StartService
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
-REPLY = Reply(blocks=(para("training finished"),))
+MESSAGE = Outgoing(Reply(blocks=(para("training finished"),)))
 
 
 class RecordedSleep:
-    """Records each back-off the sender asks for instead of waiting it out."""
+    """Records each wait the retry asks for instead of waiting it out."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
@@ -33,88 +36,82 @@ class RecordedSleep:
 
 
 @pytest.fixture
-def sleep() -> RecordedSleep:
-    return RecordedSleep()
+def slack_sender(fake_slack: FakeSlack) -> SlackSender:
+    return SlackSender(
+        AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url, retry_handlers=[])
+    )
 
 
 @pytest.fixture
-def slack_sender(fake_slack: FakeSlack, sleep: RecordedSleep) -> SlackSender:
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
-    return SlackSender(client, RetryPolicy(base_delay=0.01, sleep=sleep))
-
-
-@pytest.fixture
-async def telegram_sender(
-    fake_telegram: FakeTelegram, sleep: RecordedSleep
-) -> AsyncIterator[TelegramSender]:
+async def telegram_sender(fake_telegram: FakeTelegram) -> AsyncIterator[TelegramSender]:
     bot = Bot(TOKEN, base_url=fake_telegram.api_url)
     await bot.initialize()
-    yield TelegramSender(bot, RetryPolicy(base_delay=0.01, sleep=sleep))
+    yield TelegramSender(bot)
     await bot.shutdown()
 
 
-async def test_slack_retries_429_and_500_into_one_message(
-    slack_sender: SlackSender, fake_slack: FakeSlack, sleep: RecordedSleep
+async def test_slack_rate_limit_is_one_attempt_carrying_retry_after(
+    slack_sender: SlackSender, fake_slack: FakeSlack
 ) -> None:
-    fake_slack.fail("chat.postMessage", 429, retry_after=7, error="ratelimited")
-    fake_slack.fail("chat.postMessage", 500, error="internal_error")
-    ids = await slack_sender.send("C111", REPLY)
-    assert len(fake_slack.calls("chat.postMessage")) == 3
-    (delivered,) = fake_slack.delivered("chat.postMessage")
-    assert delivered.params["channel"] == "C111"
-    assert delivered.params["text"] == "training finished"
-    assert len(ids) == 1
-    assert sleep.delays[0] == 7.0 and sleep.delays[1] <= 0.02
+    fake_slack.fail("chat.postMessage", 429, retry_after=60, error="ratelimited")
+    with pytest.raises(RateLimited) as error:
+        await slack_sender.send("C111", MESSAGE)
+    assert error.value.retry_after == 60.0
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+    assert len(await slack_sender.send("C111", MESSAGE)) == 1
 
 
-async def test_telegram_retries_429_and_500_into_one_message(
-    telegram_sender: TelegramSender, fake_telegram: FakeTelegram, sleep: RecordedSleep
+async def test_telegram_rate_limit_is_one_attempt_carrying_retry_after(
+    telegram_sender: TelegramSender, fake_telegram: FakeTelegram
 ) -> None:
-    fake_telegram.fail("sendMessage", 429, retry_after=3)
-    fake_telegram.fail("sendMessage", 500, error="Internal Server Error")
-    ids = await telegram_sender.send(GROUP_CHAT, REPLY)
-    assert len(fake_telegram.calls("sendMessage")) == 3
-    (delivered,) = fake_telegram.delivered("sendMessage")
-    assert delivered.params["text"] == "training finished"
-    assert len(ids) == 1
-    assert sleep.delays[0] == 3.0 and sleep.delays[1] <= 0.02
+    fake_telegram.fail("sendMessage", 429, retry_after=3600)
+    with pytest.raises(RateLimited) as error:
+        await telegram_sender.send(GROUP_CHAT, MESSAGE)
+    assert error.value.retry_after == 3600.0
+    assert len(fake_telegram.calls("sendMessage")) == 1
 
 
-async def test_permanent_errors_are_not_retried(
+async def test_server_errors_are_transient_and_refusals_permanent(
     slack_sender: SlackSender,
     telegram_sender: TelegramSender,
     fake_slack: FakeSlack,
     fake_telegram: FakeTelegram,
 ) -> None:
+    fake_slack.fail("chat.postMessage", 503, error="service_unavailable")
+    fake_telegram.fail("sendMessage", 500, error="Internal Server Error")
+    with pytest.raises(Unavailable):
+        await slack_sender.send("C111", MESSAGE)
+    with pytest.raises(Unavailable):
+        await telegram_sender.send(GROUP_CHAT, MESSAGE)
     fake_slack.fail("chat.postMessage", 200, error="channel_not_found")
     fake_telegram.fail("sendMessage", 400, error="Bad Request: chat not found")
-    with pytest.raises(SendError) as slack_error:
-        await slack_sender.send("C404", REPLY)
-    with pytest.raises(SendError) as telegram_error:
-        await telegram_sender.send("-100404", REPLY)
-    assert slack_error.value.permanent and telegram_error.value.permanent
-    assert len(fake_slack.calls("chat.postMessage")) == 1
-    assert len(fake_telegram.calls("sendMessage")) == 1
+    with pytest.raises(Rejected):
+        await slack_sender.send("C404", MESSAGE)
+    with pytest.raises(Rejected):
+        await telegram_sender.send("-100404", MESSAGE)
+    assert len(fake_slack.calls("chat.postMessage")) == 2
+    assert len(fake_telegram.calls("sendMessage")) == 2
 
 
-async def test_retries_end_in_a_transient_send_error(
-    slack_sender: SlackSender, fake_slack: FakeSlack, sleep: RecordedSleep
+async def test_an_interactive_reply_retries_briefly_in_place(
+    slack_sender: SlackSender, fake_slack: FakeSlack
 ) -> None:
-    fake_slack.fail("chat.postMessage", 503, error="service_unavailable", times=4)
-    with pytest.raises(SendError) as error:
-        await slack_sender.send("C111", REPLY)
-    assert not error.value.permanent and error.value.retry_after is None
-    assert len(fake_slack.calls("chat.postMessage")) == 4 and len(sleep.delays) == 3
+    fake_slack.fail("chat.postMessage", 429, retry_after=2, error="ratelimited")
+    fake_slack.fail("chat.postMessage", 500, error="internal_error")
+    sleep = RecordedSleep()
+    ids = await retry_briefly(lambda: slack_sender.send("C111", MESSAGE), "reply", sleep=sleep)
+    assert len(ids) == 1 and len(fake_slack.calls("chat.postMessage")) == 3
+    assert sleep.delays[0] == 2.0 and 0.5 <= sleep.delays[1] <= 1.0
 
 
-async def test_a_long_retry_after_is_handed_back_not_slept(
-    telegram_sender: TelegramSender, fake_telegram: FakeTelegram, sleep: RecordedSleep
+async def test_an_interactive_reply_does_not_wait_out_a_long_retry_after(
+    slack_sender: SlackSender, fake_slack: FakeSlack
 ) -> None:
-    fake_telegram.fail("sendMessage", 429, retry_after=3600)
-    with pytest.raises(SendError) as error:
-        await telegram_sender.send(GROUP_CHAT, REPLY)
-    assert error.value.retry_after == 3600.0 and not error.value.permanent
-    assert sleep.delays == []
+    fake_slack.fail("chat.postMessage", 429, retry_after=60, error="ratelimited")
+    sleep = RecordedSleep()
+    with pytest.raises(RateLimited):
+        await retry_briefly(lambda: slack_sender.send("C111", MESSAGE), "reply", sleep=sleep)
+    assert sleep.delays == [] and len(fake_slack.calls("chat.postMessage")) == 1
 
 
 async def test_destinations_are_settings_then_subscriptions_once_each(
@@ -126,8 +123,9 @@ async def test_destinations_are_settings_then_subscriptions_once_each(
     service = await start_service(configured)
     assert await subscribe(service.engine, "telegram", GROUP_CHAT, "777")
     assert await subscribe(service.engine, "slack", "C222", "UADMIN")
+    assert await subscribe(service.engine, "irc", "#old", "UADMIN")
     assert not await subscribe(service.engine, "slack", "C222", "UADMIN")
-    assert await destinations(service) == [
+    assert await destinations(service.engine, configured) == [
         Destination("slack", "CALERTS"),
         Destination("telegram", GROUP_CHAT),
         Destination("slack", "C222"),

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from dlbot.bot.chat.slack import SlackFrontEnd
+from dlbot.bot.platforms.slack.frontend import SlackFrontEnd
+from dlbot.bot.platforms.slack.spelling import spell
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
-from dlbot.handlers.messages import spelled
 from tests.chat.conftest import (
     GROUP_CHAT,
     SLACK_ADMIN,
@@ -102,8 +102,10 @@ async def test_documented_signing_example_verifies_only_at_its_time(
         "Content-Type": "application/x-www-form-urlencoded",
     }
     body = example["body"].encode()
-    then = SlackFrontEnd(service, clock=lambda: float(example["timestamp"]) + 10)
-    now = SlackFrontEnd(service)
+    then = SlackFrontEnd(
+        settings, service.run_command, clock=lambda: float(example["timestamp"]) + 10
+    )
+    now = SlackFrontEnd(settings, service.run_command)
     assert then.verifier is not None and now.verifier is not None
     assert then.verifier.is_valid_request(body, headers)
     assert not now.verifier.is_valid_request(body, headers)
@@ -122,7 +124,7 @@ async def test_slash_commands_come_from_the_registry(
             await fake_slack.wait_for("response_url", answered)
     help_, unknown, gpus, free = (c.params for c in fake_slack.calls("response_url"))
     assert help_["response_type"] == "ephemeral"
-    assert all(spelled(f"/{c.name}", "slack") in texts(help_) for c in service_commands())
+    assert all(spell(f"/{c.name}") in texts(help_) for c in service_commands())
     assert "/dlbot run ID" in texts(help_)
     assert unknown["response_type"] == "ephemeral" and "Unknown command /nosuch" in texts(unknown)
     assert gpus["response_type"] == "in_channel" and "gpu-07" in texts(gpus)

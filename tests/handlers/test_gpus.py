@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from dlbot.bot.render.slack import render_slack
-from dlbot.bot.render.telegram import render_telegram
+from dlbot.bot.platforms.slack.render import render_slack
+from dlbot.bot.platforms.telegram.render import render_telegram
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service
 from dlbot.bot.store.models import Host

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
+from dlbot.bot.platforms.slack.spelling import spell
 from dlbot.bot.render.text import render_text
-from dlbot.handlers.registry import Command, Context, Invocation, Registry, UsageError
+from dlbot.handlers.registry import (
+    Command,
+    Context,
+    Invocation,
+    Registry,
+    UsageError,
+    unchanged,
+)
 from dlbot.handlers.reply import Reply
 
 
@@ -44,12 +53,10 @@ async def test_a_failing_handler_answers_with_an_incident_id_only(
     assert logged and logged[0].exc_info is not None, "the traceback goes to the log"
 
 
-@pytest.mark.parametrize(
-    ("platform", "usage"), [("telegram", "/show ID"), ("slack", "/dlbot show ID")]
-)
+@pytest.mark.parametrize(("spell", "usage"), [(unchanged, "/show ID"), (spell, "/dlbot show ID")])
 async def test_bad_arguments_answer_with_usage_as_typed_on_the_platform(
-    platform: str, usage: str
+    spell: Callable[[str], str], usage: str
 ) -> None:
-    reply = await REGISTRY.run(Invocation("show", ("a", "b"), platform=platform), CONTEXT)  # type: ignore[arg-type]
+    reply = await REGISTRY.run(Invocation("show", ("a", "b"), spell=spell), CONTEXT)
     text = render_text(reply)
     assert not reply.ok and "Give a run id." in text and usage in text

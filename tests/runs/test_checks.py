@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from dlbot.bot.alerts.checks import Checks, CheckSettings
+from dlbot.bot.alerts.destinations import Destination
 from dlbot.bot.alerts.rules import RULES
-from dlbot.bot.chat.sending import Destination
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from dlbot.bot.alerts.destinations import Destination
 from dlbot.bot.alerts.outbox import create_alert
-from dlbot.bot.chat.sending import Destination
-from dlbot.bot.render.slack import render_slack
-from dlbot.bot.render.telegram import render_telegram
+from dlbot.bot.platforms.slack.render import render_slack
+from dlbot.bot.platforms.telegram.render import render_telegram
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.run_models import OutboxRow

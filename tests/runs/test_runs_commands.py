@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from dlbot.bot.platforms.slack.spelling import spell
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service
 from dlbot.bot.store.run_models import Mute, UserLink
@@ -80,21 +81,21 @@ async def test_run_detail_by_id_prefix(with_runs: httpx.AsyncClient, testbot: Te
 async def test_runs_mine_needs_a_link_then_filters(
     with_runs: httpx.AsyncClient, service: Service
 ) -> None:
-    mine = Invocation("runs", ("mine",), platform="slack", user_id="U42")
-    assert "send /dlbot link UNIXUSER" in render_text(await service.ask("", mine))
-    await service.ask("", Invocation("link", ("alice",), platform="slack", user_id="U42"))
+    mine = Invocation("runs", ("mine",), platform="slack", user_id="U42", spell=spell)
+    assert "send /dlbot link UNIXUSER" in render_text(await service.run_command(mine))
+    await service.run_command(Invocation("link", ("alice",), platform="slack", user_id="U42"))
     async with service.engine.connect() as conn:
         links = (await conn.execute(select(UserLink.unix_user, UserLink.chat_user_id))).all()
     assert [tuple(r) for r in links] == [("alice", "U42")]
-    texts = render_text(await service.ask("", mine))
+    texts = render_text(await service.run_command(mine))
     assert "resnet50" in texts and "bert" not in texts
 
 
 async def test_only_admins_link_other_people(service: Service) -> None:
     someone = Invocation("link", ("carol", "U9"), platform="slack", user_id="U42")
-    assert not (await service.ask("", someone)).ok
+    assert not (await service.run_command(someone)).ok
     admin = Invocation("link", ("carol", "U9"), platform="slack", user_id="UA", is_admin=True)
-    assert (await service.ask("", admin)).ok
+    assert (await service.run_command(admin)).ok
 
 
 async def test_mute_a_host_or_a_run_and_unmute(

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dlbot.bot.chat import messages
+from dlbot.bot.platforms import messages
+from dlbot.bot.platforms.slack.messages import FALLBACK
 from dlbot.bot.render.split import escaped_chunks, pack
 from dlbot.bot.render.text import table_text
 from dlbot.handlers.reply import (
@@ -65,7 +66,7 @@ def fallback_text(reply: Reply) -> str:
                 return _clip_escaped(text, MAX_FALLBACK_CHARS)
             case Paragraph(spans):
                 return _clip_escaped("".join(s.text for s in spans), MAX_FALLBACK_CHARS)
-    return messages.SLACK_FALLBACK
+    return FALLBACK
 
 
 def _block(block: Block) -> list[SlackBlock]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from dlbot.bot.chat import messages
+from dlbot.bot.platforms import messages
 from dlbot.bot.render.split import escaped_chunks, pack
 from dlbot.bot.render.text import table_text
 from dlbot.handlers.reply import (

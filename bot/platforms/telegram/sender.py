@@ -1,8 +1,7 @@
-"""Telegram sender: sendMessage in HTML parse mode, one call per rendered part, retried."""
+"""Telegram sender: sendMessage in HTML parse mode, one call per rendered part, one attempt."""
 
 from __future__ import annotations
 
-import functools
 import warnings
 from datetime import timedelta
 
@@ -20,21 +19,20 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from dlbot.bot.chat.sending import RetryPolicy, SendError, with_retries
-from dlbot.bot.render.telegram import render_telegram
+from dlbot.bot.platforms.base import Outgoing
+from dlbot.bot.platforms.errors import DeliveryError, RateLimited, Rejected, Unavailable
+from dlbot.bot.platforms.telegram.render import render_telegram
 from dlbot.handlers.reply import Reply
 
 
-def classify_telegram(exc: Exception) -> SendError | None:
+def classify(exc: TelegramError) -> DeliveryError:
     if isinstance(exc, RetryAfter):
-        return SendError("telegram rate limit", retry_after=_seconds(exc))
+        return RateLimited("telegram rate limit", _seconds(exc))
     if isinstance(exc, BadRequest | Forbidden | InvalidToken | ChatMigrated | Conflict):
-        return SendError(f"telegram refused the message ({type(exc).__name__})", permanent=True)
+        return Rejected(f"telegram refused the message ({type(exc).__name__})")
     if isinstance(exc, NetworkError):
-        return SendError(f"telegram unavailable ({type(exc).__name__})")
-    if isinstance(exc, TelegramError):
-        return SendError(f"telegram error ({type(exc).__name__})", permanent=True)
-    return None
+        return Unavailable(f"telegram unavailable ({type(exc).__name__})")
+    return Rejected(f"telegram error ({type(exc).__name__})")
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -46,21 +44,29 @@ def _seconds(exc: RetryAfter) -> float:
 
 
 class TelegramSender:
-    platform = "telegram"
+    """One attempt per message part. A reply longer than one message is sent part by part; when
+    a later part fails, a retry sends the earlier ones again (alerts fit in one message)."""
 
-    def __init__(self, bot: Bot, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        self.policy = policy or RetryPolicy()
 
-    async def send(
+    async def send(self, chat_id: str, message: Outgoing) -> list[str]:
+        return await self.post(chat_id, message.reply)
+
+    async def post(
         self, chat_id: str, reply: Reply, reply_to_message_id: int | None = None
     ) -> list[str]:
         sent = []
         for text in render_telegram(reply):
-            call = functools.partial(self._send_one, chat_id, text, reply_to_message_id)
-            message = await with_retries(self.policy, call, classify_telegram)
+            try:
+                message = await self._send_one(chat_id, text, reply_to_message_id)
+            except TelegramError as exc:
+                raise classify(exc) from exc
             sent.append(str(message.message_id))
         return sent
+
+    async def close(self) -> None:
+        """The bot belongs to the front end's Application, which shuts it down."""
 
     async def _send_one(self, chat_id: str, text: str, reply_to_message_id: int | None) -> Message:
         return await self.bot.send_message(

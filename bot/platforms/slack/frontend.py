@@ -22,21 +22,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dlbot.bot.chat import messages
-from dlbot.bot.chat.access import is_admin, slack_allowed
-from dlbot.bot.chat.commands import invocation
-from dlbot.bot.chat.sending import SendError
-from dlbot.bot.chat.slack_sender import SlackSender
+from dlbot.bot.platforms.base import RunCommand
+from dlbot.bot.platforms.commands import invocation
+from dlbot.bot.platforms.errors import DeliveryError
+from dlbot.bot.platforms.slack import messages
+from dlbot.bot.platforms.slack.access import slack_allowed
+from dlbot.bot.platforms.slack.sender import SlackSender
+from dlbot.bot.platforms.slack.spelling import ROOT_COMMAND, spell
 from dlbot.handlers.registry import failure_reply
 from dlbot.handlers.reply import Reply, error_reply
 
 if TYPE_CHECKING:
-    from dlbot.bot.service import Service
+    from dlbot.bot.settings import Settings
 
 log = logging.getLogger("dlbot.chat.slack")
 ANY_COMMAND = re.compile(r"^/")
+NAME = "slack"
+NOT_HTTP_MODE = "Slack runs in Socket Mode here: it takes no HTTP requests"
 LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(\|[^>]*)?>)+")
-ROOT_COMMAND = "dlbot"
 
 
 class _CallableClock(Clock):
@@ -61,11 +64,13 @@ def command_text(command: str, text: str) -> str:
 
 
 class SlackFrontEnd:
-    def __init__(self, service: Service, clock: Callable[[], float] = time.time) -> None:
-        settings = service.settings
-        self.service = service
+    def __init__(
+        self, settings: Settings, run: RunCommand, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.run_command = run
         self.client = AsyncWebClient(
-            token=settings.slack_bot_token, base_url=settings.slack_api_url
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
         )
         self.sender = SlackSender(self.client)
         self.socket_mode = bool(settings.slack_app_token)
@@ -89,11 +94,11 @@ class SlackFrontEnd:
         identity = await self.client.auth_test()
         self.team_id = str(identity["team_id"])
         if self.socket_mode:
-            self._socket = AsyncSocketModeHandler(self.app, self.service.settings.slack_app_token)
+            self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            log.info(messages.SLACK_SOCKET_MODE, self.team_id)
+            log.info(messages.SOCKET_MODE, self.team_id)
         else:
-            log.info(messages.SLACK_HTTP_MODE, self.team_id)
+            log.info(messages.HTTP_MODE, self.team_id)
 
     async def stop(self) -> None:
         if self._socket is not None:
@@ -102,6 +107,8 @@ class SlackFrontEnd:
 
     async def handle_http(self, request: Request) -> Response:
         """POST /slack/events: verify the signature (5-minute window), then let bolt dispatch."""
+        if self.socket_mode:
+            return Response(NOT_HTTP_MODE, status_code=404)
         body = await request.body()
         if self.verifier is None or not self.verifier.is_valid_request(body, request.headers):
             return Response("invalid signature", status_code=401)
@@ -115,19 +122,18 @@ class SlackFrontEnd:
         )
 
     def _allowed(self, team_id: str | None, channel_id: str | None) -> bool:
-        return slack_allowed(self.service.settings, self.team_id, team_id, channel_id)
+        return slack_allowed(self.settings, self.team_id, team_id, channel_id)
 
     async def _run(self, text: str, user_id: str | None, channel_id: str | None) -> Reply:
-        admin = is_admin(self.service.settings, user_id)
-        parsed = invocation(unescape(text), "slack", user_id, channel_id, admin)
-        return await self.service.ask("", parsed)
+        parsed = invocation(unescape(text), NAME, user_id, channel_id, self.settings.admins, spell)
+        return await self.run_command(parsed)
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         channel_id, user_id = body.get("channel_id"), body.get("user_id")
         try:
             if not self._allowed(body.get("team_id"), channel_id):
-                reply = error_reply(messages.slack_refusal(body.get("team_id"), channel_id))
+                reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
             else:
                 text = command_text(str(body.get("command", "")), str(body.get("text", "")))
                 reply = await self._run(text, user_id, channel_id)
@@ -135,8 +141,8 @@ class SlackFrontEnd:
             reply = failure_reply("slack command")
         try:
             await self.sender.respond(respond, reply)
-        except SendError as exc:
-            log.warning(messages.SLACK_REPLY_LOST, body.get("command"), user_id, exc)
+        except DeliveryError as exc:
+            log.warning(messages.REPLY_LOST, body.get("command"), user_id, exc)
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         channel_id, user_id = event.get("channel"), event.get("user")
@@ -144,13 +150,13 @@ class SlackFrontEnd:
             return
         try:
             if not self._allowed(body.get("team_id"), channel_id):
-                reply = error_reply(messages.slack_refusal(body.get("team_id"), channel_id))
+                reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
             else:
                 text = LEADING_MENTIONS.sub("", str(event.get("text", "")))
                 reply = await self._run(text, user_id, channel_id)
         except Exception:
             reply = failure_reply("slack mention")
-        if reply.ok and reply.visibility == "channel":
-            await self.sender.send(channel_id, reply, thread_ts=event.get("thread_ts"))
-        else:
-            await self.sender.send_ephemeral(channel_id, user_id, reply)
+        try:
+            await self.sender.reply_to_mention(channel_id, user_id, reply, event.get("thread_ts"))
+        except DeliveryError as exc:
+            log.warning(messages.REPLY_LOST, "a mention", user_id, exc)

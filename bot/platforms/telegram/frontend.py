@@ -18,18 +18,23 @@ from telegram import BotCommand, BotCommandScopeChat, Update, User
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
 
-from dlbot.bot.chat import messages
-from dlbot.bot.chat.access import is_admin, telegram_admins, telegram_chat_allowed
-from dlbot.bot.chat.commands import invocation
-from dlbot.bot.chat.telegram_sender import TelegramSender
+from dlbot.bot.backoff import retry_briefly
+from dlbot.bot.platforms.base import RunCommand
+from dlbot.bot.platforms.commands import invocation
+from dlbot.bot.platforms.errors import DeliveryError
+from dlbot.bot.platforms.telegram import messages
+from dlbot.bot.platforms.telegram.access import telegram_admins, telegram_chat_allowed
+from dlbot.bot.platforms.telegram.sender import TelegramSender
 from dlbot.handlers.commands import REGISTRY
 from dlbot.handlers.registry import failure_reply
 from dlbot.handlers.reply import Reply, error_reply
 
 if TYPE_CHECKING:
-    from dlbot.bot.service import Service
+    from dlbot.bot.settings import Settings
 
 log = logging.getLogger("dlbot.chat.telegram")
+NAME = "telegram"
+NOT_WEBHOOK_MODE = "Telegram polls for updates here: it takes no webhook requests"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_DESCRIPTION_CHARS = 256
 START_COMMAND = "start"
@@ -58,10 +63,10 @@ def menu(admin: bool) -> list[BotCommand]:
 
 
 class TelegramFrontEnd:
-    def __init__(self, service: Service) -> None:
-        settings = service.settings
+    def __init__(self, settings: Settings, run: RunCommand) -> None:
         token = settings.telegram_bot_token or ""
-        self.service = service
+        self.settings = settings
+        self.run_command = run
         self.webhook = settings.telegram_mode == "webhook"
         builder = (
             Application.builder()
@@ -86,27 +91,27 @@ class TelegramFrontEnd:
         return str(self.application.bot.username)
 
     async def start(self) -> None:
-        settings = self.service.settings
+        settings = self.settings
         await self.application.initialize()
         bot = self.application.bot
         await bot.set_my_commands(menu(admin=False))
-        for admin in telegram_admins(settings):
+        for admin in telegram_admins(settings.admins):
             try:
                 await bot.set_my_commands(menu(admin=True), scope=BotCommandScopeChat(admin))
             except TelegramError as exc:  # e.g. an admin who never opened a chat with the bot
-                log.warning(messages.TELEGRAM_ADMIN_MENU_FAILED, admin, exc)
+                log.warning(messages.ADMIN_MENU_FAILED, admin, exc)
         if self.webhook:
             await self.application.bot.set_webhook(
                 url=settings.telegram_webhook_url or "",
                 secret_token=settings.telegram_webhook_secret,
                 allowed_updates=ALLOWED_UPDATES,
             )
-            log.info(messages.TELEGRAM_WEBHOOK, settings.telegram_webhook_url, self.username)
+            log.info(messages.WEBHOOK, settings.telegram_webhook_url, self.username)
         elif self.application.updater is not None:
             await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            log.info(messages.TELEGRAM_POLLING, self.username)
+            log.info(messages.POLLING, self.username)
         if not settings.telegram_allowed_chats:
-            log.warning(messages.TELEGRAM_NO_ALLOWED_CHATS)
+            log.warning(messages.NO_ALLOWED_CHATS)
         await self.application.start()
 
     async def stop(self) -> None:
@@ -117,9 +122,11 @@ class TelegramFrontEnd:
             await self.application.stop()
         await self.application.shutdown()
 
-    async def handle_webhook(self, request: Request) -> Response:
+    async def handle_http(self, request: Request) -> Response:
         """POST /telegram/webhook: 403 without the right secret header, else queue the update."""
-        expected = (self.service.settings.telegram_webhook_secret or "").encode()
+        if not self.webhook:
+            return Response(NOT_WEBHOOK_MODE, status_code=404)
+        expected = (self.settings.telegram_webhook_secret or "").encode()
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not expected or not hmac.compare_digest(given, expected):
             return Response("forbidden", status_code=403)
@@ -144,17 +151,22 @@ class TelegramFrontEnd:
             reply = await self._reply(message.text, chat_id, message.from_user)
         except Exception:
             reply = failure_reply("telegram command")
-        await self.sender.send(chat_id, reply, reply_to_message_id=message.message_id)
+        try:
+            await retry_briefly(
+                lambda: self.sender.post(chat_id, reply, message.message_id), "telegram reply"
+            )
+        except DeliveryError as exc:
+            log.warning(messages.REPLY_LOST, chat_id, exc)
 
     async def _reply(self, text: str, chat_id: str, user: User | None) -> Reply:
-        settings = self.service.settings
+        settings = self.settings
         if not telegram_chat_allowed(settings, chat_id):
-            return error_reply(messages.telegram_refusal(chat_id))
+            return error_reply(messages.refusal(chat_id))
         user_id = str(user.id) if user is not None else None
-        parsed = invocation(text, "telegram", user_id, chat_id, is_admin(settings, user_id))
+        parsed = invocation(text, NAME, user_id, chat_id, settings.admins)
         if parsed.command == START_COMMAND:
-            parsed = invocation("help", "telegram", user_id, chat_id, parsed.is_admin)
-        return await self.service.ask("", parsed)
+            parsed = invocation("help", NAME, user_id, chat_id, settings.admins)
+        return await self.run_command(parsed)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Failures outside a command (sending the reply itself): logged, nothing is sent."""

@@ -1,1 +1,0 @@
-"""Chat front ends (Slack, Telegram), their senders, access control and alert destinations."""

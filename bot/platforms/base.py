@@ -1,0 +1,87 @@
+"""The interface every chat platform and alert destination implements, and what it sends.
+
+A platform is a plain record of functions over its own settings mixin (``S``), so that the
+table of platforms is data and the service never names a platform in its code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, Protocol, TypeVar
+
+from pydantic_settings import NoDecode
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dlbot.handlers.registry import Invocation
+from dlbot.handlers.reply import Reply
+
+S = TypeVar("S")
+IdList = Annotated[tuple[str, ...], NoDecode]
+"""A settings value of ids, comma- or space-separated in the environment."""
+DEFAULT_CHAT = "default"
+"""The chat id of a destination that has one place to post to (a webhook URL)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to deliver: the Reply every platform renders and, for an alert, its kind
+    and payload (for destinations that take structured data, such as the generic webhook)."""
+
+    reply: Reply
+    kind: str = "message"
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: str, message: Outgoing) -> list[str]:
+        """Deliver in one attempt; return the platform's message ids. Raises a
+        ``platforms.errors.DeliveryError`` that says why not; never sleeps or retries."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+RunCommand = Callable[[Invocation], Awaitable[Reply]]
+"""What a front end gets from the service: run one parsed command, get its Reply."""
+
+
+class FrontEnd(Protocol):
+    """A platform's interactive side: it receives commands and answers them."""
+
+    @property
+    def sender(self) -> Sender: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def handle_http(self, request: Request) -> Response:
+        """The platform's HTTP endpoint (``Platform.http_path``), when it has one."""
+        ...
+
+
+def unchanged(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Platform(Generic[S]):
+    """One chat platform or alert destination.
+
+    ``enabled``: its settings switch it on. ``problems``: what is wrong with its settings
+    (``dlbot serve`` refuses to start on any). ``alert_chat``: the chat its settings name for
+    alerts. An alert-only destination has ``make_sender``; a chat platform has
+    ``make_front_end``, whose front end brings its own sender. ``spell`` rewrites our text's
+    ``/command`` names as the platform's users must type them.
+    """
+
+    name: str
+    enabled: Callable[[S], bool]
+    problems: Callable[[S], list[str]]
+    alert_chat: Callable[[S], str | None]
+    make_sender: Callable[[S], Sender] | None = None
+    make_front_end: Callable[[S, RunCommand], FrontEnd] | None = None
+    http_path: str | None = None
+    spell: Callable[[str], str] = unchanged

@@ -1,0 +1,9 @@
+"""Text shared by every platform's renderer and by the platform start-up checks."""
+
+from __future__ import annotations
+
+CONFIG_INVALID = "The chat configuration in .env is not usable:"
+
+
+def reply_cut(omitted: int) -> str:
+    return f"… {omitted} more parts of this reply are not shown. Ask for less (e.g. one host)."

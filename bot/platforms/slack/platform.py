@@ -1,0 +1,23 @@
+"""Slack in the table of platforms."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dlbot.bot.platforms.base import Platform
+from dlbot.bot.platforms.slack.frontend import NAME, SlackFrontEnd
+from dlbot.bot.platforms.slack.settings import problems
+from dlbot.bot.platforms.slack.spelling import spell
+
+if TYPE_CHECKING:
+    from dlbot.bot.settings import Settings
+
+PLATFORM: Platform[Settings] = Platform(
+    name=NAME,
+    enabled=lambda s: bool(s.slack_bot_token),
+    problems=problems,
+    alert_chat=lambda s: s.slack_alert_channel,
+    make_front_end=SlackFrontEnd,
+    http_path="/slack/events",
+    spell=spell,
+)

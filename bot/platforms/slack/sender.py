@@ -1,0 +1,116 @@
+"""Slack sender: chat.postMessage (and chat.postEphemeral, response_url) with Block Kit.
+
+One attempt per call, classified into the platforms.errors tree: 429 and ``ratelimited`` wait
+as Retry-After says, 5xx and Slack's transient errors are Unavailable, any other error is
+Rejected. The SDK's own retry handlers are switched off so that nothing retries twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import aiohttp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from dlbot.bot.backoff import retry_briefly
+from dlbot.bot.platforms.base import Outgoing
+from dlbot.bot.platforms.errors import DeliveryError, RateLimited, Rejected, Unavailable
+from dlbot.bot.platforms.slack.render import render_slack
+from dlbot.handlers.reply import Reply
+
+T = TypeVar("T")
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+def classify(status: int, error: str, headers: Mapping[str, Any]) -> DeliveryError:
+    """Web API errors and response_url answers are judged alike."""
+    if status == 429 or error == "ratelimited":
+        return RateLimited(f"slack rate limit ({status})", _retry_after(headers))
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return Unavailable(f"slack unavailable ({status} {error})")
+    return Rejected(f"slack refused the message ({status} {error})")
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value[0] if isinstance(value, list) else value)
+            except ValueError:
+                break
+    return 1.0
+
+
+async def _once(call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except SlackApiError as exc:
+        data = exc.response.data
+        error = str(data.get("error", "")) if isinstance(data, dict) else ""
+        raise classify(exc.response.status_code, error, exc.response.headers) from exc
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise Unavailable(f"slack unreachable ({type(exc).__name__})") from exc
+
+
+class SlackSender:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def send(self, chat_id: str, message: Outgoing) -> list[str]:
+        return await self.post(chat_id, message.reply)
+
+    async def post(self, chat_id: str, reply: Reply, thread_ts: str | None = None) -> list[str]:
+        rendered = render_slack(reply)
+        response = await _once(
+            lambda: self.client.chat_postMessage(
+                channel=chat_id,
+                text=rendered.text,
+                blocks=rendered.blocks,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        )
+        return [str(response["ts"])]
+
+    async def close(self) -> None:
+        """The client belongs to the front end, which closes its connections."""
+
+    async def respond(self, respond: AsyncRespond, reply: Reply) -> None:
+        """Answer a slash command through its response_url (retried briefly): in the channel
+        when the reply is public and succeeded, else only to the user who typed it."""
+        rendered = render_slack(reply)
+        public = reply.ok and reply.visibility == "channel"
+
+        async def post() -> None:
+            response = await respond(
+                text=rendered.text,
+                blocks=rendered.blocks,
+                response_type="in_channel" if public else "ephemeral",
+            )
+            if response.status_code != 200:
+                raise classify(response.status_code, "", response.headers)
+
+        await retry_briefly(post, "slack command reply")
+
+    async def reply_to_mention(
+        self, chat_id: str, user_id: str, reply: Reply, thread_ts: str | None
+    ) -> None:
+        """A public answer in the thread, or one only ``user_id`` sees (errors, help)."""
+        if reply.ok and reply.visibility == "channel":
+            await retry_briefly(lambda: self.post(chat_id, reply, thread_ts), "slack reply")
+            return
+        rendered = render_slack(reply)
+        await retry_briefly(
+            lambda: _once(
+                lambda: self.client.chat_postEphemeral(
+                    channel=chat_id, user=user_id, text=rendered.text, blocks=rendered.blocks
+                )
+            ),
+            "slack ephemeral reply",
+        )

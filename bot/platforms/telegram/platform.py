@@ -1,0 +1,21 @@
+"""Telegram in the table of platforms."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dlbot.bot.platforms.base import Platform
+from dlbot.bot.platforms.telegram.frontend import NAME, TelegramFrontEnd
+from dlbot.bot.platforms.telegram.settings import problems
+
+if TYPE_CHECKING:
+    from dlbot.bot.settings import Settings
+
+PLATFORM: Platform[Settings] = Platform(
+    name=NAME,
+    enabled=lambda s: bool(s.telegram_bot_token),
+    problems=problems,
+    alert_chat=lambda s: s.telegram_alert_chat,
+    make_front_end=TelegramFrontEnd,
+    http_path="/telegram/webhook",
+)
