@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_PG_URL, machine, recreate_pg_database, summarise
 
+from dlbot.bot.alerts.rules import RULES
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.settings import Settings
@@ -66,15 +67,15 @@ async def time_checks(service: Service) -> None:
     checks = service.checks
     assert checks is not None
     for attempt in ("first", "second"):
-        for check in (checks.offline, checks.idle, checks.stalled, checks.unwrapped):
+        for rule in (r for r in RULES if r.check is not None):
             t = time.perf_counter()
             try:
-                await check()
+                await checks.check(rule)
                 outcome = "ok"
             except Exception as exc:
                 outcome = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:100]}"
             print(
-                f"  check {check.__name__:<10} {attempt} pass "
+                f"  check {rule.name:<17} {attempt} pass "
                 f"{(time.perf_counter() - t) * 1000:8.1f} ms  {outcome}"
             )
 

@@ -68,6 +68,7 @@ class Service:
         )
 
     def __post_init__(self) -> None:
+        self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
         self.dispatcher = Dispatcher(self.engine, self.platforms.senders)
         self.checks = Checks(
@@ -80,7 +81,7 @@ class Service:
                 stall_after=timedelta(minutes=self.settings.stall_minutes),
                 unwrapped_min=timedelta(minutes=self.settings.unwrapped_min_minutes),
                 history=timedelta(days=self.settings.history_days),
-                rules=enabled_rules(self.settings.alerts_disabled),
+                rules=self.rules,
             ),
             destinations=self.alert_destinations,
             on_alert=self.dispatcher.notify,

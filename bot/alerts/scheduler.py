@@ -1,35 +1,40 @@
-"""APScheduler inside the service: the periodic checks and history pruning."""
+"""APScheduler inside the service: each alert rule's check, and history pruning.
+
+Rules checked at the same interval run in one job, one after the other, so that their passes
+never contend for the database.
+"""
 
 from __future__ import annotations
 
-import logging
+from collections import defaultdict
 from datetime import timedelta
 from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from dlbot.bot.alerts.checks import Checks
+from dlbot.bot.alerts.rules import RULES
+from dlbot.bot.alerts.rules.base import AlertRule
 
-log = logging.getLogger("dlbot.checks")
 PRUNE_EVERY = timedelta(hours=1)
-# Unwrapped runs last ten minutes or more, and this pass reads every GPU process of the fleet.
-UNWRAPPED_EVERY = timedelta(minutes=1)
 
 
 def make_scheduler(checks: Checks, interval_s: float) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    jobs = (
-        ("checks", checks.run_all, interval_s),
-        (
-            "unwrapped",
-            partial(checks.timed, checks.unwrapped),
-            max(interval_s, UNWRAPPED_EVERY.total_seconds()),
-        ),
+    by_interval: dict[float, list[AlertRule]] = defaultdict(list)
+    for rule in RULES:
+        if rule.check is not None:
+            by_interval[rule.every_s(interval_s)].append(rule)
+    jobs = [
+        ("checks-" + "-".join(r.name for r in rules), partial(checks.run_rules, rules), seconds)
+        for seconds, rules in by_interval.items()
+    ]
+    jobs.append(
         (
             "prune-history",
-            partial(checks.timed, checks.prune_history),
+            partial(checks.timed, "prune_history", checks.prune_history),
             PRUNE_EVERY.total_seconds(),
-        ),
+        )
     )
     for job_id, job, seconds in jobs:
         scheduler.add_job(

@@ -94,7 +94,7 @@ async def post_events(
     """Accept run events (started, heartbeat, progress, finished, crashed); each key once."""
     _check_hosts(principal, [event.host for event in body])
     async with service.engine.begin() as conn:
-        duplicates = await apply_events(conn, body, service.alert_destinations)
+        duplicates = await apply_events(conn, body, service.alert_destinations, service.rules)
     if service.dispatcher is not None:
         service.dispatcher.notify()
     return EventsResult(accepted=len(body) - duplicates, duplicates=duplicates)

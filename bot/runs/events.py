@@ -24,7 +24,10 @@ MAX_TAIL_STORED = 16_384
 
 
 async def apply_events(
-    conn: AsyncConnection, events: Sequence[RunEventIn], destinations: Destinations
+    conn: AsyncConnection,
+    events: Sequence[RunEventIn],
+    destinations: Destinations,
+    rules: frozenset[str],
 ) -> int:
     """Store and apply new events in order; returns how many were duplicates."""
     now = utc_now()
@@ -47,7 +50,7 @@ async def apply_events(
         changes = _changes(event, run)
         if changes:
             await conn.execute(runs_t.update().where(runs_t.c.id == event.run_id).values(**changes))
-        if event.kind in ("finished", "crashed"):
+        if event.kind in ("finished", "crashed") and f"run_{event.kind}" in rules:
             await _alert_end(conn, event, {**run, **changes}, destinations, now)
     return duplicates
 

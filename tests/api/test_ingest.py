@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from dlbot.bot.alerts.rules import RULES
 from dlbot.bot.service import Service
 from dlbot.bot.store.models import AgentToken, Gpu, GpuSample, Host, HostSample
 from dlbot.bot.store.tokens import create_token, revoke_token
@@ -55,13 +56,14 @@ async def test_report_is_stored_and_counted(
 
 async def test_check_durations_are_exported(client: httpx.AsyncClient, service: Service) -> None:
     assert (
-        'dlbot_check_duration_seconds_count{check="offline"}'
+        'dlbot_check_duration_seconds_count{check="host_offline"}'
         not in (await client.get("/metrics")).text
     )
-    await service.checks.run_all()
-    await service.checks.run_all()
+    periodic = [rule for rule in RULES if rule.check is not None]
+    await service.checks.run_rules(periodic)
+    await service.checks.run_rules(periodic)
     metrics = (await client.get("/metrics")).text
-    for check in ("offline", "idle", "stalled"):
+    for check in ("host_offline", "gpu_idle", "run_stalled", "run_ended_unknown"):
         assert f'dlbot_check_duration_seconds_count{{check="{check}"}} 2.0' in metrics
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from dlbot.bot.alerts.checks import Checks, CheckSettings
 from dlbot.bot.alerts.destinations import Destination
-from dlbot.bot.alerts.rules import RULES
+from dlbot.bot.alerts.rules import BY_NAME
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
@@ -40,7 +40,9 @@ async def store(settings: Settings) -> AsyncIterator[Service]:
     await service.engine.dispose()
 
 
-def make_checks(service: Service, clock: Clock, rules: frozenset[str] = frozenset(RULES)) -> Checks:
+def make_checks(
+    service: Service, clock: Clock, rules: frozenset[str] = frozenset(BY_NAME)
+) -> Checks:
     async def destinations() -> list[Destination]:
         return DESTINATIONS
 
@@ -87,7 +89,7 @@ async def test_gpu_held_but_idle_for_thirty_minutes(store: Service) -> None:
     for minute in range(0, 31, 5):
         clock.now = T0 + timedelta(minutes=minute)
         await seen_now(store, clock, dict(held, seq=minute + 1, sampled_at=clock.now.isoformat()))
-        await checks.idle()
+        await checks.check(BY_NAME["gpu_idle"])
         assert await alerts(store) == [] or minute == 30
     found = await alerts(store)
     assert [kind for kind, _ in found] == ["gpu_idle"]
@@ -96,7 +98,7 @@ async def test_gpu_held_but_idle_for_thirty_minutes(store: Service) -> None:
     assert await outbox_count(store) == 2
     clock.now += timedelta(minutes=30)
     await seen_now(store, clock)
-    await checks.idle()
+    await checks.check(BY_NAME["gpu_idle"])
     assert len(await alerts(store)) == 1, "one alert per idle stretch"
 
 
@@ -104,13 +106,13 @@ async def test_busy_gpu_resets_the_idle_clock(store: Service) -> None:
     clock = Clock()
     checks = make_checks(store, clock)
     await seen_now(store, clock, report(seq=1, utilization=0, memory_used_mib=5000))
-    await checks.idle()
+    await checks.check(BY_NAME["gpu_idle"])
     clock.now += timedelta(minutes=20)
     await seen_now(store, clock, report(seq=2, utilization=90, memory_used_mib=5000))
-    await checks.idle()
+    await checks.check(BY_NAME["gpu_idle"])
     clock.now += timedelta(minutes=15)
     await seen_now(store, clock, report(seq=3, utilization=0, memory_used_mib=5000))
-    await checks.idle()
+    await checks.check(BY_NAME["gpu_idle"])
     assert await alerts(store) == []
 
 
@@ -136,12 +138,12 @@ async def test_stalled_run_is_reported_once(store: Service) -> None:
     await add_run(store)
     clock.now = T0 + timedelta(minutes=29)
     await seen_now(store, clock, report())
-    await checks.stalled()
+    await checks.check(BY_NAME["run_stalled"])
     assert await alerts(store) == []
     clock.now = T0 + timedelta(minutes=31)
     await seen_now(store, clock)
-    await checks.stalled()
-    await checks.stalled()
+    await checks.check(BY_NAME["run_stalled"])
+    await checks.check(BY_NAME["run_stalled"])
     found = await alerts(store)
     assert [kind for kind, _ in found] == ["run_stalled"]
     assert found[0][1]["quiet_minutes"] == 31
@@ -154,12 +156,12 @@ async def test_unwrapped_process_that_ends_is_reported_as_status_unknown(store: 
     for minute in (0, 6, 12):
         clock.now = T0 + timedelta(minutes=minute)
         await seen_now(store, clock, report(seq=minute + 1, users=("carol",)))
-        examined.append(await checks.unwrapped())
+        examined.append(await checks.check(BY_NAME["run_ended_unknown"]))
     assert examined == [1, 0, 0], "a host whose processes did not change is not read again"
     clock.now = T0 + timedelta(minutes=13)
     gone = report(seq=20, users=())
     await seen_now(store, clock, gone)
-    assert await checks.unwrapped() == 1
+    assert await checks.check(BY_NAME["run_ended_unknown"]) == 1
     found = await alerts(store)
     assert [kind for kind, _ in found] == ["run_ended_unknown"]
     assert found[0][1]["user"] == "carol" and found[0][1]["state"] == "ended_unknown"
@@ -176,10 +178,10 @@ async def test_short_or_wrapped_processes_are_not_reported(store: Service) -> No
     for minute in (0, 15):
         clock.now = T0 + timedelta(minutes=minute)
         await seen_now(store, clock, report(seq=minute + 1, users=("alice",)))
-        await checks.unwrapped()
+        await checks.check(BY_NAME["run_ended_unknown"])
     clock.now = T0 + timedelta(minutes=16)
     await seen_now(store, clock, report(seq=30, users=()))
-    await checks.unwrapped()
+    await checks.check(BY_NAME["run_ended_unknown"])
     assert await alerts(store) == []
 
 
@@ -187,16 +189,16 @@ async def test_offline_then_back_online(store: Service) -> None:
     clock = Clock()
     checks = make_checks(store, clock)
     await seen_now(store, clock, report())
-    await checks.offline()
+    await checks.check(BY_NAME["host_offline"])
     clock.now += timedelta(seconds=29)
-    await checks.offline()
+    await checks.check(BY_NAME["host_offline"])
     assert await alerts(store) == []
     clock.now += timedelta(seconds=2)
-    await checks.offline()
-    await checks.offline()
+    await checks.check(BY_NAME["host_offline"])
+    await checks.check(BY_NAME["host_offline"])
     clock.now += timedelta(minutes=5)
     await seen_now(store, clock, report(seq=2))
-    await checks.offline()
+    await checks.check(BY_NAME["host_offline"])
     assert [kind for kind, _ in await alerts(store)] == ["host_offline", "host_online"]
     assert (await alerts(store))[1][1]["offline_minutes"] == 6, "silent since T0, back at 5m31s"
 
@@ -205,22 +207,22 @@ async def test_muted_host_gets_no_messages(store: Service) -> None:
     clock = Clock()
     checks = make_checks(store, clock)
     await seen_now(store, clock, report())
-    await checks.offline()
+    await checks.check(BY_NAME["host_offline"])
     assert store.runs is not None
     await store.runs.mute("gpu-07", clock.now + timedelta(hours=1), "U1")
     clock.now += timedelta(minutes=1)
-    await checks.offline()
+    await checks.check(BY_NAME["host_offline"])
     assert [kind for kind, _ in await alerts(store)] == ["host_offline"]
     assert await outbox_count(store) == 0
 
 
 async def test_disabled_rule_creates_nothing(store: Service) -> None:
     clock = Clock()
-    checks = make_checks(store, clock, rules=frozenset(RULES) - {"host_offline"})
+    checks = make_checks(store, clock, rules=frozenset(BY_NAME) - {"host_offline"})
     await seen_now(store, clock, report())
-    await checks.offline()
+    await checks.check(BY_NAME["host_offline"])
     clock.now += timedelta(minutes=1)
-    await checks.offline()
+    await checks.check(BY_NAME["host_offline"])
     assert await alerts(store) == []
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from dlbot.bot.platforms.slack.spelling import spell
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service
-from dlbot.bot.store.run_models import Mute, UserLink
+from dlbot.bot.store.run_models import Alert, Mute, UserLink
 from dlbot.bot.store.tokens import create_token
 from dlbot.handlers.registry import Invocation
 from dlbot.wire import utc_now
@@ -129,3 +129,22 @@ async def test_events_from_another_host_with_a_host_token_are_refused(
     )
     assert bad.status_code == 422 and "kind" in bad.text
     assert "No training runs" in render_text(await service.ask("/runs"))
+
+
+async def test_a_disabled_run_rule_writes_no_alert_but_keeps_the_run(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    service.rules = service.rules - {"run_finished"}
+    token = await create_token(service.engine, "fleet", "tests")
+    client.headers["Authorization"] = f"Bearer {token}"
+    batch = [
+        event("cccc3333", "started", 1, user="carol"),
+        event("cccc3333", "finished", 2, exit_code=0),
+        event("dddd4444", "started", 3, user="dan"),
+        event("dddd4444", "crashed", 4, exit_code=1),
+    ]
+    assert (await client.post("/api/v1/events", json=batch)).json()["accepted"] == 4
+    async with service.engine.connect() as conn:
+        kinds = (await conn.execute(select(Alert.kind))).scalars().all()
+    assert kinds == ["run_crashed"]
+    assert "finished" in render_text(await service.ask("/run cccc3333"))
