@@ -17,11 +17,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dlbot.agent.config import data_dir as default_data_dir
 from dlbot.bot.alerts.rules import enabled_rules
 from dlbot.bot.platforms.base import IdList
+from dlbot.bot.platforms.dingtalk.settings import DingTalkSettings
+from dlbot.bot.platforms.discord.settings import DiscordSettings
+from dlbot.bot.platforms.feishu.settings import FeishuSettings
 from dlbot.bot.platforms.slack.settings import SlackSettings
+from dlbot.bot.platforms.teams.settings import TeamsSettings
 from dlbot.bot.platforms.telegram.settings import TelegramSettings
+from dlbot.bot.platforms.webhook.settings import WebhookSettings
+from dlbot.bot.platforms.wecom.settings import WeComSettings
 
 
-class Settings(SlackSettings, TelegramSettings, BaseSettings):
+class Settings(
+    SlackSettings,
+    TelegramSettings,
+    DiscordSettings,
+    TeamsSettings,
+    FeishuSettings,
+    DingTalkSettings,
+    WeComSettings,
+    WebhookSettings,
+    BaseSettings,
+):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(default_factory=default_data_dir, alias="DLBOT_DATA_DIR")

@@ -29,11 +29,9 @@ PG_URL_ENV = "DLBOT_TEST_DATABASE_URL"
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No developer .env or environment leaks into a test."""
+    settings = {str(field.alias) for field in Settings.model_fields.values()}
     for name in list(os.environ):
-        if (
-            name.startswith(("DLBOT_", "SLACK_", "TELEGRAM_", "ARXIV_", "PWC_"))
-            and name != PG_URL_ENV
-        ):
+        if (name in settings or name.startswith("DLBOT_")) and name != PG_URL_ENV:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 

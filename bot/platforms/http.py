@@ -8,7 +8,7 @@ The URL is never part of a message: webhook URLs carry their secret.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -33,8 +33,10 @@ async def post_json(
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     content: bytes | None = None,
+    retry_after: Callable[[httpx.Response], float] | None = None,
 ) -> httpx.Response:
-    """POST ``body`` (or ready ``content``) once; raise for 3xx/429/5xx/network, else return."""
+    """POST ``body`` (or ready ``content``) once; raise for 3xx/429/5xx/network, else return.
+    A 429's wait is read by ``retry_after`` (default: the Retry-After header)."""
     try:
         if content is None:
             response = await client.post(url, json=body, params=params, headers=headers)
@@ -48,7 +50,8 @@ async def post_json(
     if 300 <= status < 400:
         raise Unavailable(f"{platform} answered a redirect ({status}); not followed: check the URL")
     if status == 429:
-        raise RateLimited(f"{platform} rate limit (429)", retry_after_header(response))
+        wait = (retry_after or retry_after_header)(response)
+        raise RateLimited(f"{platform} rate limit (429)", wait)
     if status >= 500:
         raise Unavailable(f"{platform} unavailable ({status})")
     return response
