@@ -59,6 +59,7 @@ class Dispatcher:
         self._senders = senders
         self._wake = asyncio.Event()
         self._lanes: dict[Destination, asyncio.Task[None]] = {}
+        self._missed: set[Destination] = set()
         self._task = BackgroundTask("dlbot-alert-dispatcher", self._run)
 
     def start(self) -> None:
@@ -96,7 +97,10 @@ class Dispatcher:
             found = [Destination(row.platform, row.chat_id) for row in due]
         started = 0
         for destination in found:
-            if destination not in self._lanes:
+            if destination in self._lanes:
+                # Its lane may have just found nothing due and be ending: look again after it.
+                self._missed.add(destination)
+            else:
                 self._lanes[destination] = asyncio.create_task(
                     self._lane(destination), name=f"dlbot-alerts-{destination.platform}"
                 )
@@ -119,6 +123,9 @@ class Dispatcher:
             log.exception("alert lane for %s:%s failed", destination.platform, destination.chat_id)
         finally:
             self._lanes.pop(destination, None)
+            if destination in self._missed:
+                self._missed.discard(destination)
+                self.notify()
 
     async def _due_rows(self, destination: Destination) -> list[Any]:
         async with self._engine.connect() as conn:

@@ -6,7 +6,7 @@ Body, UTF-8 JSON (``Content-Type: application/json``)::
       "kind": "run_crashed",
       "text": "== Crashed: llama-ft on gpu-07 ==\\n\\nexit code 1 · after 2m ...",
       "payload": {"id": "r2", "host": "gpu-07", "user": "bob", "exit_code": 1, ...},
-      "sent_at": "2026-11-29T10:00:03+00:00"
+      "sent_at": "2026-11-29T10:00:03.000000Z"
     }
 
 ``kind`` names the alert (``run_finished``, ``run_crashed``, ``run_ended_unknown``,
@@ -47,6 +47,7 @@ from dlbot.bot.platforms.http import client_error, post_json
 from dlbot.bot.platforms.webhook.settings import WebhookSettings
 from dlbot.bot.platforms.webhook_base import OneUrlSender, json_bytes, required
 from dlbot.bot.render.text import render_text
+from dlbot.wire import format_time
 
 NAME = "webhook"
 TIMESTAMP_HEADER = "X-Dlbot-Timestamp"
@@ -58,7 +59,7 @@ def webhook_document(message: Outgoing, sent_at: datetime) -> dict[str, Any]:
         "kind": message.kind,
         "text": render_text(message.reply),
         "payload": dict(message.payload),
-        "sent_at": sent_at.isoformat(timespec="seconds"),
+        "sent_at": format_time(sent_at),
     }
 
 
