@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, SecretStr
 
-from dlbot.bot.platforms.base import DEFAULT_CHAT, Outgoing
+from dlbot.bot.platforms.base import DEFAULT_CHAT, Outgoing, Platform, Sender
 from dlbot.bot.platforms.errors import Rejected
 from dlbot.bot.platforms.http import new_client
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+S = TypeVar("S")
 
 
 def _blank_is_unset(value: object) -> object:
@@ -67,3 +69,19 @@ class OneUrlSender(ABC):
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def one_url_platform(
+    name: str,
+    url: Callable[[S], SecretStr | None],
+    problems: Callable[[S], list[str]],
+    make_sender: Callable[[S], Sender],
+) -> Platform[S]:
+    """A destination with one webhook URL: on when the URL is set, its one chat the default."""
+    return Platform(
+        name=name,
+        enabled=lambda settings: url(settings) is not None,
+        problems=problems,
+        alert_chat=lambda settings: DEFAULT_CHAT if url(settings) is not None else None,
+        make_sender=make_sender,
+    )

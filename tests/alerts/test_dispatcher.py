@@ -4,8 +4,10 @@ and the rest of its destination's alerts still go."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,13 +15,16 @@ from sqlalchemy import select
 
 from dlbot.bot.alerts.destinations import Destination
 from dlbot.bot.alerts.outbox import create_alert
+from dlbot.bot.platforms.base import DEFAULT_CHAT
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.run_models import OutboxRow
 from dlbot.wire import utc_now
 from tests.chat.conftest import SIGNING_SECRET
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN, FakeTelegram
+from tests.fakes.webhook import POST, FakeWebhook, slow
 
 SLACK = Destination("slack", "C1")
 TELEGRAM = Destination("telegram", "-1001")
@@ -70,6 +75,13 @@ async def rows(service: Service) -> list[tuple[str, str, int, float]]:
             ).order_by(OutboxRow.id)
         )
         return [(p, s, a, (_aware(at) - now).total_seconds()) for p, s, a, at in found]
+
+
+async def until(service: Service, done: Callable[[list[str]], bool]) -> list[str]:
+    """The outbox rows' states once ``done`` holds for them."""
+    while not done(states := [row[1] for row in await rows(service)]):
+        await asyncio.sleep(0.02)
+    return states
 
 
 def _aware(moment: object) -> object:
@@ -136,3 +148,36 @@ async def test_a_destination_without_a_running_platform_waits(service: Service) 
     await service.dispatcher.drain()
     ((platform, state, attempts, wait),) = await rows(service)
     assert (platform, state, attempts) == ("discord", "pending", 1) and wait > 250
+
+
+async def test_a_slow_destination_does_not_hold_up_another(settings: Settings) -> None:
+    slow_hook, discord = FakeWebhook(), FakeDiscord()
+    slow_hook.start()
+    discord.start()
+    slow_hook.script(slow(3.0))
+    configured = settings.model_validate(
+        {
+            **settings.model_dump(by_alias=True),
+            "DLBOT_WEBHOOK_URL": slow_hook.webhook_url,
+            "DISCORD_WEBHOOK_URL": discord.webhook_url,
+            "DLBOT_CHECK_INTERVAL": 3600,
+        }
+    )
+    service = Service.from_settings(configured)
+    await service.start()
+    try:
+        began = time.monotonic()
+        await alert(service, 1, Destination("webhook", DEFAULT_CHAT))
+        await alert(service, 2, Destination("discord", DEFAULT_CHAT))
+        assert service.dispatcher is not None
+        service.dispatcher.notify()
+        states = await until(service, lambda found: found[1] == "sent")
+        assert time.monotonic() - began < 2.0
+        assert states[0] == "pending"  # the webhook's one attempt still waits for its answer
+        await until(service, lambda found: found[0] == "sent")
+        assert time.monotonic() - began >= 3.0
+        assert len(discord.delivered(POST)) == 1
+    finally:
+        await service.stop()
+        slow_hook.stop()
+        discord.stop()

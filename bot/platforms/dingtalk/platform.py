@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from dlbot.bot.platforms.base import DEFAULT_CHAT, Platform
 from dlbot.bot.platforms.dingtalk.sender import NAME, DingTalkSender
-from dlbot.bot.platforms.dingtalk.settings import DingTalkSettings, problems
+from dlbot.bot.platforms.dingtalk.settings import problems
+from dlbot.bot.platforms.webhook_base import one_url_platform
 
-
-def enabled(settings: DingTalkSettings) -> bool:
-    return settings.dingtalk_webhook_url is not None
-
-
-PLATFORM = Platform[DingTalkSettings](
-    name=NAME,
-    enabled=enabled,
-    problems=problems,
-    alert_chat=lambda s: DEFAULT_CHAT if enabled(s) else None,
-    make_sender=DingTalkSender,
-)
+PLATFORM = one_url_platform(NAME, lambda s: s.dingtalk_webhook_url, problems, DingTalkSender)

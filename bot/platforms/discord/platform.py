@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from dlbot.bot.platforms.base import DEFAULT_CHAT, Platform
 from dlbot.bot.platforms.discord.sender import NAME, DiscordSender
-from dlbot.bot.platforms.discord.settings import DiscordSettings, problems
+from dlbot.bot.platforms.discord.settings import problems
+from dlbot.bot.platforms.webhook_base import one_url_platform
 
-
-def enabled(settings: DiscordSettings) -> bool:
-    return settings.discord_webhook_url is not None
-
-
-PLATFORM = Platform[DiscordSettings](
-    name=NAME,
-    enabled=enabled,
-    problems=problems,
-    alert_chat=lambda s: DEFAULT_CHAT if enabled(s) else None,
-    make_sender=DiscordSender,
-)
+PLATFORM = one_url_platform(NAME, lambda s: s.discord_webhook_url, problems, DiscordSender)

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from dlbot.bot.platforms.base import DEFAULT_CHAT, Platform
 from dlbot.bot.platforms.teams.sender import NAME, TeamsSender
-from dlbot.bot.platforms.teams.settings import TeamsSettings, problems
+from dlbot.bot.platforms.teams.settings import problems
+from dlbot.bot.platforms.webhook_base import one_url_platform
 
-
-def enabled(settings: TeamsSettings) -> bool:
-    return settings.teams_webhook_url is not None
-
-
-PLATFORM = Platform[TeamsSettings](
-    name=NAME,
-    enabled=enabled,
-    problems=problems,
-    alert_chat=lambda s: DEFAULT_CHAT if enabled(s) else None,
-    make_sender=TeamsSender,
-)
+PLATFORM = one_url_platform(NAME, lambda s: s.teams_webhook_url, problems, TeamsSender)

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from dlbot.bot.platforms.base import DEFAULT_CHAT, Platform
 from dlbot.bot.platforms.webhook.sender import NAME, WebhookSender
-from dlbot.bot.platforms.webhook.settings import WebhookSettings, problems
+from dlbot.bot.platforms.webhook.settings import problems
+from dlbot.bot.platforms.webhook_base import one_url_platform
 
-
-def enabled(settings: WebhookSettings) -> bool:
-    return settings.webhook_url is not None
-
-
-PLATFORM = Platform[WebhookSettings](
-    name=NAME,
-    enabled=enabled,
-    problems=problems,
-    alert_chat=lambda s: DEFAULT_CHAT if enabled(s) else None,
-    make_sender=WebhookSender,
-)
+PLATFORM = one_url_platform(NAME, lambda s: s.webhook_url, problems, WebhookSender)

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from dlbot.bot.platforms.base import DEFAULT_CHAT, Platform
+from dlbot.bot.platforms.webhook_base import one_url_platform
 from dlbot.bot.platforms.wecom.sender import NAME, WeComSender
-from dlbot.bot.platforms.wecom.settings import WeComSettings, problems
+from dlbot.bot.platforms.wecom.settings import problems
 
-
-def enabled(settings: WeComSettings) -> bool:
-    return settings.wecom_webhook_url is not None
-
-
-PLATFORM = Platform[WeComSettings](
-    name=NAME,
-    enabled=enabled,
-    problems=problems,
-    alert_chat=lambda s: DEFAULT_CHAT if enabled(s) else None,
-    make_sender=WeComSender,
-)
+PLATFORM = one_url_platform(NAME, lambda s: s.wecom_webhook_url, problems, WeComSender)
