@@ -96,26 +96,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         command: list[str] = list(args.argv)
         return run_command(command[1:] if command[:1] == ["--"] else command, args.name)
+    if args.command in ("agent", "up"):
+        _say_if_clamped(args.interval)
     if args.command == "agent":
+        from dlbot.agent.config import ConfigError
         from dlbot.agent.main import AgentOptions, run
 
-        return run(
-            AgentOptions(
-                server=args.server,
-                token=args.token,
-                interval=args.interval,
-                gpu_backend=args.gpu_backend,
-                host_name=args.host_name,
-                once=args.once,
-                dry_run=args.dry_run,
+        try:
+            return run(
+                AgentOptions(
+                    server=args.server,
+                    token=args.token,
+                    interval=args.interval,
+                    gpu_backend=args.gpu_backend,
+                    host_name=args.host_name,
+                    once=args.once,
+                    dry_run=args.dry_run,
+                )
             )
-        )
+        except ConfigError as exc:
+            print(f"dlbot agent: {exc}", file=sys.stderr)
+            return 2
     try:
         from dlbot.bot import server_cli
     except ImportError as exc:
         print(f"{SERVER_MISSING} ({exc.name} is missing)", file=sys.stderr)
         return 2
     return server_cli.dispatch(args)
+
+
+def _say_if_clamped(interval: float) -> None:
+    from dlbot.agent.daemon import MIN_INTERVAL_S
+
+    if interval < MIN_INTERVAL_S:
+        print(
+            f"dlbot: --interval {interval:g} is below {MIN_INTERVAL_S:g} s; sampling every "
+            f"{MIN_INTERVAL_S:g} s (NVML averages utilisation over up to a second)",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":
