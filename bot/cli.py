@@ -24,6 +24,9 @@ SERVER_MISSING = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlbot", description="GPU fleet and training-run bot")
     parser.add_argument("--version", action="version", version=f"dlbot {version('dlbot')}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback when a command fails"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="run the server and a local agent in one process (SQLite)")
@@ -78,7 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _listen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+    parser.add_argument("--port", type=_port, default=8080, help="port to listen on (1-65535)")
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number from 1 to 65535")
+    return int(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,13 +13,16 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from dlbot.agent.config import spool_path
 from dlbot.agent.main import AgentOptions, build_agent
 from dlbot.bot.api.app import create_app
 from dlbot.bot.knowledge.sota_cli import sota
 from dlbot.bot.platforms.running import ChatConfigError, config_problems
+from dlbot.bot.redaction import redact
 from dlbot.bot.render.text import render_text, table_text
 from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.serving import GracefulServer
@@ -32,6 +35,36 @@ LOCAL_TOKEN_FILE = "local-agent.token"
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    """Run a server command; a setting or database that cannot work is one line per problem
+    and exit 2 (``--debug`` shows the traceback)."""
+    try:
+        return _dispatch(args)
+    except (ValidationError, CommandError, SQLAlchemyError, OSError) as exc:
+        if args.debug:
+            raise
+        for line in _problems(exc):
+            print(f"dlbot {args.command}: {redact(line)}", file=sys.stderr)
+        return 2
+
+
+class CommandError(Exception):
+    """A condition the user can fix, said in one line."""
+
+
+def _problems(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        # The names and what is wrong, never the values: a URL or token is a secret.
+        return [
+            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+    if isinstance(exc, SQLAlchemyError | OSError) and not isinstance(exc, CommandError):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return [f"the database cannot be used ({type(exc).__name__}: {first[:200]})"]
+    return [str(exc)]
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     settings = Settings()
     handlers: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[None, None, int]]] = {
         "up": up,
@@ -67,9 +100,23 @@ def _chat_config_ok(settings: Settings) -> bool:
     return not problems
 
 
+def _port_free(host: str, port: int) -> None:
+    """Say so when the port is taken, rather than uvicorn's errno after start-up."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as exc:
+        raise CommandError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): another dlbot or another "
+            "program uses it; choose another --port"
+        ) from exc
+
+
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
     if not _chat_config_ok(settings):
         return 2
+    _port_free(args.host, args.port)
     service = Service.from_settings(settings)
     log.info(
         "dlbot serve on http://%s:%d, database %s", args.host, args.port, _database_label(settings)
@@ -83,6 +130,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
 async def up(args: argparse.Namespace, settings: Settings) -> int:
     if not _chat_config_ok(settings):
         return 2
+    _port_free(args.host, args.port)
     service = Service.from_settings(settings)
     await service.start()
     try:

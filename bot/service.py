@@ -9,6 +9,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dlbot.bot import redaction
 from dlbot.bot.alerts.checks import Checks, CheckSettings
 from dlbot.bot.alerts.destinations import ChatDestinations, Destination, destinations
 from dlbot.bot.alerts.dispatcher import Dispatcher
@@ -68,9 +69,12 @@ class Service:
         )
 
     def __post_init__(self) -> None:
+        redaction.register(redaction.settings_secrets(self.settings))
         self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
-        self.dispatcher = Dispatcher(self.engine, self.platforms.senders)
+        self.dispatcher = Dispatcher(
+            self.engine, self.platforms.senders, self.platforms.is_connecting
+        )
         self.checks = Checks(
             self.engine,
             CheckSettings(
@@ -95,7 +99,10 @@ class Service:
         await upgrade(self.engine)
         self.writer.start()
         try:
-            await self.platforms.start(self.settings, self.run_command)
+            assert self.dispatcher is not None
+            await self.platforms.start(
+                self.settings, self.run_command, on_ready=self.dispatcher.notify
+            )
         except BaseException:
             await self.writer.stop()
             raise

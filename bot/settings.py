@@ -26,6 +26,24 @@ from dlbot.bot.platforms.telegram.settings import TelegramSettings
 from dlbot.bot.platforms.webhook.settings import WebhookSettings
 from dlbot.bot.platforms.wecom.settings import WeComSettings
 
+ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+SCHEME_ALIASES = {"postgres": "postgresql"}
+
+
+def async_database_url(url: str) -> str:
+    """The URL people paste (``postgresql://``, ``postgres://``, ``sqlite:///``) with the async
+    driver dlbot ships (asyncpg, aiosqlite); any other database is refused by name."""
+    scheme, sep, rest = url.partition("://")
+    backend, _, driver = scheme.partition("+")
+    backend = SCHEME_ALIASES.get(backend, backend)
+    if not sep or backend not in ASYNC_DRIVERS:
+        raise ValueError(
+            "use postgresql://USER:PASSWORD@HOST:5432/DB or sqlite:////path/dlbot.sqlite3"
+        )
+    if driver and f"{backend}+{driver}" != ASYNC_DRIVERS[backend]:
+        raise ValueError(f"dlbot connects with {ASYNC_DRIVERS[backend]}, not {backend}+{driver}")
+    return f"{ASYNC_DRIVERS[backend]}://{rest}"
+
 
 class Settings(
     SlackSettings,
@@ -62,6 +80,11 @@ class Settings(
     stall_minutes: float = Field(default=30, gt=0, alias="DLBOT_STALL_MINUTES")
     unwrapped_min_minutes: float = Field(default=10, ge=0, alias="DLBOT_UNWRAPPED_MIN_MINUTES")
     alerts_disabled: str = Field(default="", alias="DLBOT_ALERTS_DISABLED")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        return async_database_url(value) if value else None
 
     @field_validator("alerts_disabled")
     @classmethod

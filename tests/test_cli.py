@@ -92,3 +92,48 @@ def test_up_serves_and_reports_this_host(cli_env: dict[str, str], tmp_path: Path
             finally:
                 proc.kill()
     assert proc.returncode == 0, (tmp_path / "up.log").read_text()[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "message"),
+    [
+        ({"DLBOT_OFFLINE_AFTER": "abc"}, ["token", "list"], "DLBOT_OFFLINE_AFTER: Input should"),
+        ({"TELEGRAM_MODE": "webhok"}, ["db", "upgrade"], "TELEGRAM_MODE: Input should be"),
+        (
+            {"DLBOT_ALERTS_DISABLED": "run_finshed"},
+            ["serve"],
+            "unknown alert rule(s) in DLBOT_ALERTS_DISABLED: run_finshed",
+        ),
+        ({"DLBOT_DATABASE_URL": "foo://u:hunter2@bar/db"}, ["db", "upgrade"], "use postgresql://"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_one_line_naming_it(
+    cli_env: dict[str, str], env: dict[str, str], args: list[str], message: str
+) -> None:
+    result = dlbot({**cli_env, **env}, *args, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr and "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_postgres_url_people_paste_gets_the_async_driver(cli_env: dict[str, str]) -> None:
+    """No 'No module named psycopg': a database that is down is said as such."""
+    url = f"postgres://dlbot:hunter2@127.0.0.1:{free_port()}/dlbot"
+    result = dlbot({**cli_env, "DLBOT_DATABASE_URL": url}, "token", "list", check=False)
+    assert result.returncode == 2
+    assert "the database cannot be used" in result.stderr and "psycopg" not in result.stderr
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    debug = dlbot({**cli_env, "DLBOT_DATABASE_URL": url}, "--debug", "token", "list", check=False)
+    assert "Traceback" in debug.stderr
+
+
+def test_ports_out_of_range_or_taken_are_refused_before_starting(cli_env: dict[str, str]) -> None:
+    result = dlbot(cli_env, "serve", "--port", "70000", check=False)
+    assert result.returncode == 2 and "'70000' is not a port number" in result.stderr
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = dlbot(cli_env, "serve", "--port", port, check=False)
+    assert result.returncode == 2
+    assert (
+        f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    )

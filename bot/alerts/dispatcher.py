@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +40,7 @@ outbox_t = table(OutboxRow)
 alerts_t = table(Alert)
 SWEEP_INTERVAL_S = 2.0
 LANE_BATCH = 20
-NO_SENDER_RETRY = timedelta(minutes=5)
+NO_SENDER_RETRY = timedelta(seconds=15)
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
 
@@ -54,9 +54,15 @@ def _pending(destination: Destination) -> Any:
 
 
 class Dispatcher:
-    def __init__(self, engine: AsyncEngine, senders: Mapping[str, Sender]) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        senders: Mapping[str, Sender],
+        connecting: Callable[[str], bool] = lambda _platform: False,
+    ) -> None:
         self._engine = engine
         self._senders = senders
+        self._connecting = connecting
         self._wake = asyncio.Event()
         self._lanes: dict[Destination, asyncio.Task[None]] = {}
         self._missed: set[Destination] = set()
@@ -97,6 +103,8 @@ class Dispatcher:
             found = [Destination(row.platform, row.chat_id) for row in due]
         started = 0
         for destination in found:
+            if self._connecting(destination.platform):
+                continue  # its rows wait untouched; connecting wakes the dispatcher
             if destination in self._lanes:
                 # Its lane may have just found nothing due and be ending: look again after it.
                 self._missed.add(destination)
@@ -148,9 +156,9 @@ class Dispatcher:
         where = f"alert {row.id} to {destination.platform}:{destination.chat_id}"
         sender = self._senders.get(destination.platform)
         if sender is None:
-            log.warning("%s: %s is not running; next try in 5 min", where, destination.platform)
+            log.warning("%s: %s is not connected; next try in 15 s", where, destination.platform)
             await self._pause(
-                destination, row, f"{destination.platform} not running", NO_SENDER_RETRY
+                destination, row, f"{destination.platform} not connected", NO_SENDER_RETRY
             )
             return False
         payload = dict(row.payload)

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from dlbot.bot.api.limits import BodySizeLimit
 from dlbot.bot.api.metrics import exposition
+from dlbot.bot.platforms.messages import NOT_CONNECTED
 from dlbot.bot.platforms.table import PLATFORMS
 from dlbot.bot.runs.events import apply_events
 from dlbot.bot.service import Service
@@ -129,13 +130,20 @@ async def get_fleet(service: ServiceDep) -> dict[str, Any]:
     }
 
 
-async def healthz(service: ServiceDep) -> dict[str, str]:
+async def healthz(service: ServiceDep) -> dict[str, object]:
+    """Liveness: 200 once the database answers, whatever the chat platforms are doing; which
+    platforms can deliver now is shown beside it."""
     async with service.engine.connect() as conn:
         await conn.exec_driver_sql("SELECT 1")
-    return {"status": "ok"}
+    connected = service.platforms.connected()
+    return {
+        "status": "ok",
+        "platforms": {name: "connected" if up else "connecting" for name, up in connected.items()},
+    }
 
 
 async def metrics(service: ServiceDep) -> Response:
+    service.metrics.set_platforms(service.platforms.connected())
     # Formatting a large fleet takes a while: in a thread, the event loop keeps serving.
     body = await asyncio.to_thread(exposition, service.metrics, await service.fleet.gauges())
     return Response(body, media_type=CONTENT_TYPE_LATEST)
@@ -149,9 +157,12 @@ def _front_end_endpoint(name: str) -> Callable[[Request], Awaitable[Response]]:
     end when it runs, else 404."""
 
     async def endpoint(request: Request) -> Response:
-        front_end = (await _service(request)).platforms.front_ends.get(name)
+        platforms = (await _service(request)).platforms
+        front_end = platforms.front_ends.get(name)
         if front_end is None:
             return Response(PLATFORM_NOT_RUNNING, status_code=404)
+        if name not in platforms.senders:
+            return Response(NOT_CONNECTED, status_code=503, headers={"Retry-After": "10"})
         return await front_end.handle_http(request)
 
     return endpoint

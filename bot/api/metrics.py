@@ -1,11 +1,12 @@
 """Prometheus metrics: per-GPU gauges and hosts up from the store; the service's own counter of
-reports, and how long ingest transactions and periodic checks take."""
+reports, how long ingest transactions and periodic checks take, and which platforms are
+connected."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -38,6 +39,17 @@ class ServiceMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+
+        self.platforms = Gauge(
+            "dlbot_platform_connected",
+            "1 when a chat platform or alert destination can deliver, 0 while it connects",
+            ["platform"],
+            registry=self.registry,
+        )
+
+    def set_platforms(self, connected: Mapping[str, bool]) -> None:
+        for platform, up in connected.items():
+            self.platforms.labels(platform).set(1 if up else 0)
 
     def observe_batch(self, seconds: float) -> None:
         self.batches.observe(seconds)

@@ -7,3 +7,8 @@ CONFIG_INVALID = "The chat configuration in .env is not usable:"
 
 def reply_cut(omitted: int) -> str:
     return f"… {omitted} more parts of this reply are not shown. Ask for less (e.g. one host)."
+
+
+CONNECT_FAILED = "%s: could not connect (%s); trying again in %.0fs"
+CONNECTED = "%s: connected"
+NOT_CONNECTED = "this chat platform is not connected yet; try again shortly"

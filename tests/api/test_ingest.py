@@ -297,4 +297,4 @@ async def test_openapi_documents_the_wire_format(client: httpx.AsyncClient) -> N
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "platforms": {}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -59,6 +60,7 @@ async def start_service() -> AsyncIterator[StartService]:
         service = Service.from_settings(settings)
         await service.start()
         started.append(service)
+        await asyncio.wait_for(service.platforms.connected_all(), 15)
         return service
 
     yield start
