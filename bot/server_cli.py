@@ -1,4 +1,8 @@
-"""Server-side CLI commands: up, serve, ask, token, db (imported only with the server extra)."""
+"""Server-side CLI commands: up, serve, ask, token, db (imported only with the server extra).
+
+The web server, the app and the local agent are imported by `serve` and `up` only, so that
+`dlbot ask`, `dlbot token` and `dlbot db` answer without loading them.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +15,22 @@ import sys
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from dlbot.agent.config import spool_path
-from dlbot.agent.main import AgentOptions, build_agent
-from dlbot.bot.api.app import create_app
-from dlbot.bot.knowledge.sota_cli import sota
 from dlbot.bot.platforms.running import ChatConfigError, config_problems
 from dlbot.bot.redaction import redact
 from dlbot.bot.render.text import render_text, table_text
 from dlbot.bot.service import Service, settle_heap
-from dlbot.bot.serving import GracefulServer
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("dlbot")
 LOCAL_TOKEN_FILE = "local-agent.token"
@@ -117,6 +119,11 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     if not _chat_config_ok(settings):
         return 2
     _port_free(args.host, args.port)
+    import uvicorn
+
+    from dlbot.bot.api.app import create_app
+    from dlbot.bot.serving import GracefulServer
+
     service = Service.from_settings(settings)
     log.info(
         "dlbot serve on http://%s:%d, database %s", args.host, args.port, _database_label(settings)
@@ -131,6 +138,13 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
     if not _chat_config_ok(settings):
         return 2
     _port_free(args.host, args.port)
+    import uvicorn
+
+    from dlbot.agent.config import spool_path
+    from dlbot.agent.main import AgentOptions, build_agent
+    from dlbot.bot.api.app import create_app
+    from dlbot.bot.serving import GracefulServer
+
     service = Service.from_settings(settings)
     await service.start()
     try:
@@ -211,6 +225,12 @@ async def _local_agent_token(service: Service, data_dir: Path, host_name: str) -
     with os.fdopen(fd, "w") as handle:
         handle.write(new + "\n")
     return new
+
+
+async def sota(args: argparse.Namespace, settings: Settings) -> int:
+    from dlbot.bot.knowledge.sota_cli import sota as import_sota
+
+    return await import_sota(args, settings)
 
 
 async def ask(args: argparse.Namespace, settings: Settings) -> int:

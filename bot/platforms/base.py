@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar
 
 from pydantic_settings import NoDecode
-from starlette.requests import Request
-from starlette.responses import Response
 
 from dlbot.handlers.registry import Invocation
 from dlbot.handlers.reply import Reply
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 S = TypeVar("S")
 IdList = Annotated[tuple[str, ...], NoDecode]

@@ -27,6 +27,7 @@ from dlbot.bot.platforms.commands import invocation
 from dlbot.bot.platforms.errors import DeliveryError
 from dlbot.bot.platforms.slack import messages
 from dlbot.bot.platforms.slack.access import slack_allowed
+from dlbot.bot.platforms.slack.platform import NAME
 from dlbot.bot.platforms.slack.sender import SlackSender
 from dlbot.bot.platforms.slack.spelling import ROOT_COMMAND, spell
 from dlbot.handlers.registry import failure_reply
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dlbot.chat.slack")
 ANY_COMMAND = re.compile(r"^/")
-NAME = "slack"
 NOT_HTTP_MODE = "Slack runs in Socket Mode here: it takes no HTTP requests"
 LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(\|[^>]*)?>)+")
 

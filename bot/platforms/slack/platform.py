@@ -5,19 +5,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dlbot.bot.platforms.base import Platform
-from dlbot.bot.platforms.slack.frontend import NAME, SlackFrontEnd
 from dlbot.bot.platforms.slack.settings import problems
 from dlbot.bot.platforms.slack.spelling import spell
 
 if TYPE_CHECKING:
+    from dlbot.bot.platforms.base import FrontEnd, RunCommand
     from dlbot.bot.settings import Settings
+
+NAME = "slack"
+
+
+def front_end(settings: Settings, run: RunCommand) -> FrontEnd:
+    """The SDK is imported when the platform starts, not when the table is read."""
+    from dlbot.bot.platforms.slack.frontend import SlackFrontEnd
+
+    return SlackFrontEnd(settings, run)
+
 
 PLATFORM: Platform[Settings] = Platform(
     name=NAME,
     enabled=lambda s: bool(s.slack_bot_token),
     problems=problems,
     alert_chat=lambda s: s.slack_alert_channel,
-    make_front_end=SlackFrontEnd,
+    make_front_end=front_end,
     http_path="/slack/events",
     spell=spell,
 )

@@ -24,6 +24,7 @@ from dlbot.bot.platforms.commands import invocation
 from dlbot.bot.platforms.errors import DeliveryError
 from dlbot.bot.platforms.telegram import messages
 from dlbot.bot.platforms.telegram.access import telegram_admins, telegram_chat_allowed
+from dlbot.bot.platforms.telegram.platform import NAME
 from dlbot.bot.platforms.telegram.sender import TelegramSender
 from dlbot.handlers.commands import REGISTRY
 from dlbot.handlers.registry import failure_reply
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from dlbot.bot.settings import Settings
 
 log = logging.getLogger("dlbot.chat.telegram")
-NAME = "telegram"
 NOT_WEBHOOK_MODE = "Telegram polls for updates here: it takes no webhook requests"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_DESCRIPTION_CHARS = 256
