@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -24,6 +25,7 @@ GROUP_CHAT = "-1001111111"
 PRIVATE_CHAT = "1111111"
 WEBHOOK_SECRET = "s3cret_token-1"
 
+TRIGGER_IDS = itertools.count(1)
 StartService = Callable[[Settings], Awaitable[Service]]
 
 
@@ -81,7 +83,7 @@ def slash_body(fake_slack: FakeSlack, command: str, text: str, **fields: str) ->
         "command": command,
         "text": text,
         "response_url": fake_slack.response_url(),
-        "trigger_id": "111.111.xxx",
+        "trigger_id": f"{next(TRIGGER_IDS)}.111.xxx",  # Slack sends a new one each time
     } | fields
     return urlencode(form).encode()
 

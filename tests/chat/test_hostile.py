@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -98,3 +99,67 @@ def _texts(payload: dict[str, Any]) -> list[str]:
 def _client(service: Service) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=create_app(service, manage_lifecycle=False))
     return httpx.AsyncClient(transport=transport, base_url="http://dlbot.test")
+
+
+async def test_malformed_slack_requests_are_4xx_never_5xx(
+    slack_settings: Settings, start_service: StartService
+) -> None:
+    service = await start_service(slack_settings)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    cases = [
+        (b"command=/gpus", {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=x"}),
+        (b"command=/gpus", {}),
+        (b"\xff\xfe not utf-8", None),
+        (b'{"type": "event_callback", "event": ', None),
+        (deep, None),
+        (b"payload=" + deep, None),
+    ]
+    async with _client(service) as http:
+        for body, headers in cases:
+            sent = signed_headers(body) if headers is None else headers
+            if body.startswith((b"{", b"[")):
+                sent = {**sent, "Content-Type": "application/json"}
+            response = await http.post("/slack/events", content=body, headers=sent)
+            assert 400 <= response.status_code < 500, (body[:40], response.status_code)
+
+
+async def test_a_slack_retry_is_acknowledged_without_running_the_command_again(
+    slack_settings: Settings, start_service: StartService, fake_slack: FakeSlack
+) -> None:
+    service = await start_service(slack_settings)
+    body = slash_body(fake_slack, "/gpus", "", trigger_id="13345224609.738474920.8088930838d88")
+    async with _client(service) as http:
+        first = await http.post("/slack/events", content=body, headers=signed_headers(body))
+        retry = await http.post(
+            "/slack/events",
+            content=body,
+            headers={**signed_headers(body), "X-Slack-Retry-Num": "1"},
+        )
+    assert first.status_code == retry.status_code == 200
+    await fake_slack.wait_for("response_url")
+    await asyncio.sleep(0.3)
+    assert len(fake_slack.calls("response_url")) == 1
+
+
+async def test_a_repeated_telegram_update_runs_once(
+    telegram_settings: Settings, start_service: StartService, fake_telegram: FakeTelegram
+) -> None:
+    settings = telegram_settings.model_copy(
+        update={
+            "telegram_mode": "webhook",
+            "telegram_webhook_url": "https://dlbot.example/telegram/webhook",
+            "telegram_webhook_secret": "s3cret",
+        }
+    )
+    service = await start_service(settings)
+    update = telegram_update(77, GROUP_CHAT, "/help")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    async with _client(service) as http:
+        for _ in range(3):
+            sent = await http.post("/telegram/webhook", json=update, headers=headers)
+            assert sent.status_code == 200
+        bad = await http.post("/telegram/webhook", content=b"[" * 100_000, headers=headers)
+        assert bad.status_code == 400
+    await fake_telegram.wait_for("sendMessage")
+    await asyncio.sleep(0.3)
+    assert len(fake_telegram.calls("sendMessage")) == 1

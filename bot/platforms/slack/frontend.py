@@ -7,11 +7,13 @@ through its response_url: in the channel for a channel reply, ephemeral for erro
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
@@ -25,6 +27,7 @@ from starlette.responses import Response
 from dlbot.bot.platforms.base import RunCommand
 from dlbot.bot.platforms.commands import invocation
 from dlbot.bot.platforms.errors import DeliveryError
+from dlbot.bot.platforms.seen import SeenIds
 from dlbot.bot.platforms.slack import messages
 from dlbot.bot.platforms.slack.access import slack_allowed
 from dlbot.bot.platforms.slack.platform import NAME
@@ -53,6 +56,20 @@ class _CallableClock(Clock):
 def unescape(text: str) -> str:
     """Slack sends ``&``, ``<`` and ``>`` typed by a user as entities."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _delivery_id(body: str, content_type: str) -> str | None:
+    """What identifies one delivery, so that Slack's retry of it is recognised: an event's
+    ``event_id``, a slash command's ``trigger_id``. Raises ValueError for a body that is
+    neither form nor JSON (or nested too deep to read)."""
+    if content_type.startswith("application/json"):
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        event_id = data.get("event_id")
+        return f"event:{event_id}" if isinstance(event_id, str) else None
+    trigger = parse_qs(body, strict_parsing=False).get("trigger_id")
+    return f"trigger:{trigger[0]}" if trigger else None
 
 
 def command_text(command: str, text: str) -> str:
@@ -89,6 +106,7 @@ class SlackFrontEnd:
         self.app.command(ANY_COMMAND)(self._on_command)
         self.app.event("app_mention")(self._on_mention)
         self._socket: AsyncSocketModeHandler | None = None
+        self.seen = SeenIds()
 
     async def start(self) -> None:
         identity = await self.client.auth_test()
@@ -110,16 +128,37 @@ class SlackFrontEnd:
         if self.socket_mode:
             return Response(NOT_HTTP_MODE, status_code=404)
         body = await request.body()
-        if self.verifier is None or not self.verifier.is_valid_request(body, request.headers):
+        if not self._signed(body, request.headers):
             return Response("invalid signature", status_code=401)
-        answer = await self.app.async_dispatch(
-            AsyncBoltRequest(body=body.decode("utf-8"), headers=dict(request.headers))
-        )
+        try:
+            text = body.decode("utf-8")
+            delivery = _delivery_id(text, request.headers.get("content-type", ""))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return Response("not a Slack request body", status_code=400)
+        if delivery is not None and not self.seen.first_time(delivery):
+            log.info(messages.RETRY_IGNORED, delivery)
+            return Response(status_code=200)
+        try:
+            answer = await self.app.async_dispatch(
+                AsyncBoltRequest(body=text, headers=dict(request.headers))
+            )
+        except (ValueError, RecursionError):  # a form's payload= that is not readable JSON
+            return Response("not a Slack request body", status_code=400)
         return Response(
             content=answer.body,
             status_code=answer.status,
             headers=answer.first_headers_without_set_cookie(),
         )
+
+    def _signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Slack's signature over the raw body, within 5 minutes; any malformed header
+        (a timestamp that is not a number) is simply not a valid signature."""
+        if self.verifier is None:
+            return False
+        try:
+            return self.verifier.is_valid_request(body, dict(headers))
+        except (ValueError, TypeError):
+            return False
 
     def _allowed(self, team_id: str | None, channel_id: str | None) -> bool:
         return slack_allowed(self.settings, self.team_id, team_id, channel_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 FALLBACK = "dlbot reply"
 SOCKET_MODE = "Slack front end: Socket Mode (no public URL needed), workspace %s"
 HTTP_MODE = "Slack front end: HTTP mode, Slack posts to POST /slack/events, workspace %s"
+RETRY_IGNORED = "Slack: %s was handled already; its retry is acknowledged, not run again"
 REPLY_LOST = "Slack: the reply to %s from %s could not be delivered: %s"
 
 APP_TOKEN_WITHOUT_BOT = "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is missing."

@@ -22,6 +22,7 @@ from dlbot.bot.backoff import retry_briefly
 from dlbot.bot.platforms.base import RunCommand
 from dlbot.bot.platforms.commands import invocation
 from dlbot.bot.platforms.errors import DeliveryError
+from dlbot.bot.platforms.seen import SeenIds
 from dlbot.bot.platforms.telegram import messages
 from dlbot.bot.platforms.telegram.access import telegram_admins, telegram_chat_allowed
 from dlbot.bot.platforms.telegram.platform import NAME
@@ -67,6 +68,7 @@ class TelegramFrontEnd:
         token = settings.telegram_bot_token or ""
         self.settings = settings
         self.run_command = run
+        self.seen = SeenIds()
         self.webhook = settings.telegram_mode == "webhook"
         builder = (
             Application.builder()
@@ -132,8 +134,11 @@ class TelegramFrontEnd:
             return Response("forbidden", status_code=403)
         try:
             update = Update.de_json(_with_is_bot(await request.json()), self.application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return Response("not a Telegram update", status_code=400)
+        if not self.seen.first_time(str(update.update_id)):
+            log.info(messages.UPDATE_REPEATED, update.update_id)
+            return Response(status_code=200)
         await self.application.update_queue.put(update)
         return Response(status_code=200)
 

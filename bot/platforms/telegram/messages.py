@@ -4,6 +4,7 @@ from __future__ import annotations
 
 POLLING = "Telegram front end: polling getUpdates as @%s"
 WEBHOOK = "Telegram front end: webhook at %s (POST /telegram/webhook) as @%s"
+UPDATE_REPEATED = "Telegram: update %s was handled already; acknowledged, not run again"
 REPLY_LOST = "Telegram: the reply in chat %s could not be delivered: %s"
 ADMIN_MENU_FAILED = "Telegram: could not set the admin menu for user %s: %s"
 NO_ALLOWED_CHATS = (
