@@ -31,11 +31,11 @@ class SeenIds:
     def first_time(self, delivery_id: str) -> bool:
         """True the first time an id is offered within the TTL; False for a repeat."""
         now = self._clock()
-        while self._seen and (
-            len(self._seen) >= self._max_ids or next(iter(self._seen.values())) <= now
-        ):
+        while self._seen and next(iter(self._seen.values())) <= now:
             self._seen.popitem(last=False)
         if delivery_id in self._seen:
             return False
+        if len(self._seen) >= self._max_ids:
+            self._seen.popitem(last=False)
         self._seen[delivery_id] = now + self._ttl_s
         return True
