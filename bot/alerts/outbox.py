@@ -1,11 +1,14 @@
 """Writing alerts: the alert and one outbox row per destination, in the caller's transaction.
 
 An alert happens once per ``dedup_key`` (a unique constraint); a muted alert is recorded but
-gets no outbox rows.
+gets no outbox rows. Keys are built from host names, run ids and times, so what is stored is
+the kind and a SHA-256 digest of the key: fixed length whatever the host name (253 characters
+are allowed) or the database.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -44,6 +47,10 @@ async def chat_identities(conn: AsyncConnection, unix_user: str | None) -> dict[
     return {row.platform: row.chat_user_id for row in rows}
 
 
+def stored_key(kind: str, dedup_key: str) -> str:
+    return f"{kind}:{hashlib.sha256(dedup_key.encode()).hexdigest()}"
+
+
 async def create_alert(
     conn: AsyncConnection,
     *,
@@ -57,6 +64,7 @@ async def create_alert(
 ) -> bool:
     """Record an alert and queue it for every destination; False when it already existed."""
     muted = await is_muted(conn, [subject, *mute_targets], now)
+    dedup_key = stored_key(kind, dedup_key)
     result = await conn.execute(
         insert_ignoring_conflicts(conn, alerts_t, ["dedup_key"]).values(
             dedup_key=dedup_key,

@@ -239,3 +239,29 @@ async def test_history_is_pruned(store: Service) -> None:
     async with store.engine.connect() as conn:
         left = (await conn.execute(select(func.count()).select_from(GpuSample))).scalar_one()
     assert left == 1
+
+
+async def test_a_host_name_of_253_characters_goes_through_every_check(store: Service) -> None:
+    """The longest host name the API accepts: once it overflowed a dedup key on PostgreSQL and
+    the offline check then failed every pass, for the whole fleet."""
+    long_host = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+    assert len(long_host) == 253
+    clock = Clock()
+    checks = make_checks(store, clock)
+    periodic = [rule for rule in BY_NAME.values() if rule.check is not None]
+    for minute in (0, 31):
+        clock.now = T0 + timedelta(minutes=minute)
+        held = report(host=long_host, seq=minute + 1, utilization=0, memory_used_mib=20_000)
+        held["gpus"][0]["uuid"] = "GPU-710192e6-e82d-da63-fd90-52b62462907d"
+        await seen_now(store, clock, held, report(seq=minute + 1))
+        for rule in periodic:
+            await checks.check(rule)
+    clock.now = T0 + timedelta(minutes=32)
+    gone = report(host=long_host, seq=40, users=())
+    gone["gpus"][0]["uuid"] = "GPU-710192e6-e82d-da63-fd90-52b62462907d"
+    await seen_now(store, clock, gone, report(seq=40))
+    await checks.check(BY_NAME["run_ended_unknown"])
+    clock.now += timedelta(minutes=5)
+    await checks.check(BY_NAME["host_offline"])
+    kinds = {kind for kind, payload in await alerts(store) if payload.get("host") == long_host}
+    assert kinds == {"gpu_idle", "run_ended_unknown", "host_offline"}

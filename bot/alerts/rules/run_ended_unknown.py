@@ -8,6 +8,7 @@ This pass reads every GPU process of the fleet, so it runs at most once a minute
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -119,7 +120,9 @@ async def _record_unwrapped(
     checks: Checks, tx: Transaction, host: str, row: Any, now: datetime
 ) -> None:
     conn = tx.conn
-    run_id = f"unwrapped-{host}-{row.pid}-{int(row.first_seen_at.timestamp())}"[:64]
+    # A digest: the host name alone may be longer than a run id may be.
+    seen = f"{host}:{row.pid}:{row.first_seen_at.timestamp():.0f}"
+    run_id = f"unwrapped-{hashlib.sha256(seen.encode()).hexdigest()[:32]}"
     run = {
         "id": run_id,
         "name": (row.command or f"pid {row.pid}")[:256],
