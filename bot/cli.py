@@ -98,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("DLBOT_LOG_LEVEL", default_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
+    # Their DEBUG lines are per request or per SQL statement (with its parameters); secrets
+    # are masked in every record anyway (bot/redaction.py).
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler", "sqlalchemy", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "run":
         from dlbot.agent.run_command import run as run_command
