@@ -1,4 +1,10 @@
-"""The agent loop: sample, spool, deliver; stop cleanly on SIGTERM."""
+"""The agent loop: sample on schedule, deliver each spool queue in its own thread; stop on SIGTERM.
+
+Sampling never waits on the network: a hanging server, an outage, or a refused run event changes
+nothing about how often samples are taken. Samples and run events are delivered by separate
+threads, so one queue failing never holds up the other. A spool that cannot be written is
+logged and sampling goes on.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,14 @@ from importlib.metadata import PackageNotFoundError, version
 from dlbot.agent.gpu import GpuBackend
 from dlbot.agent.host import HostSampler
 from dlbot.agent.reporter import Backoff, Outcome, Reporter
-from dlbot.agent.spool import Spool
+from dlbot.agent.spool import Kind, Spool, SpoolUnavailable
 from dlbot.wire import HostReport, utc_now
 
 log = logging.getLogger("dlbot.agent")
 MIN_INTERVAL_S = 1.0
+KINDS: tuple[Kind, ...] = ("sample", "event")
+DRAIN_SLICE_S = 5.0
+"""A delivery thread looks at the stop flag at least this often while a long backlog drains."""
 
 
 @functools.cache
@@ -56,42 +65,76 @@ class Agent:
     interval: float = 10.0
     stop_event: threading.Event = field(default_factory=threading.Event)
 
+    def __post_init__(self) -> None:
+        self._wake = {kind: threading.Event() for kind in KINDS}
+        self._outcomes = dict.fromkeys(KINDS, Outcome.EMPTY)
+        self._spool_error: str | None = None
+
     def tick(self) -> None:
-        report = self.sampler.sample(self.spool.next_seq())
-        self.spool.put("sample", report.to_wire())
+        """Take one sample and spool it; a spool that cannot be written loses the sample."""
+        try:
+            report = self.sampler.sample(self.spool.next_seq())
+            self.spool.put("sample", report.to_wire())
+        except SpoolUnavailable as exc:
+            if str(exc) != self._spool_error:
+                log.error("cannot spool a sample (%s); sampling goes on", exc)
+            self._spool_error = str(exc)
+            return
+        if self._spool_error is not None:
+            log.warning("the spool %s takes samples again", self.spool.path)
+            self._spool_error = None
+        self._wake["sample"].set()
 
     def run(self, once: bool = False) -> Outcome:
-        """Sample every ``interval`` seconds; deliver whatever the spool holds between samples."""
+        """Sample every ``interval`` seconds until stopped; the outcome of sample delivery."""
+        if once:
+            self.tick()
+            self.reporter.drain("event")
+            return self.reporter.drain("sample")
         interval = max(self.interval, MIN_INTERVAL_S)
-        backoff = Backoff()
-        retry_at = 0.0
+        threads = [
+            threading.Thread(
+                target=self._deliver, args=(kind, interval), name=f"dlbot-{kind}s", daemon=True
+            )
+            for kind in KINDS
+        ]
+        for thread in threads:
+            thread.start()
         next_sample = time.monotonic()
-        outcome = Outcome.EMPTY
         while not self.stop_event.is_set():
-            now = time.monotonic()
-            if now >= next_sample:
-                self.tick()
-                next_sample = now + interval
-            if time.monotonic() >= retry_at:
-                outcome = self._deliver(deadline=next_sample)
-                if outcome is Outcome.RETRY:
-                    retry_at = time.monotonic() + backoff.next_delay()
-                else:
-                    backoff.reset()
-            if once:
-                return outcome
-            wake = next_sample if outcome is not Outcome.RETRY else min(next_sample, retry_at)
-            self.stop_event.wait(max(0.0, wake - time.monotonic()))
-        return outcome
+            self.tick()
+            # A late tick (a slow GPU query) starts a new schedule rather than a burst.
+            next_sample = max(next_sample + interval, time.monotonic())
+            self.stop_event.wait(next_sample - time.monotonic())
+        # A request in flight ends within the reporter's timeout.
+        joined_by = time.monotonic() + self.reporter.timeout + 1
+        for thread in threads:
+            thread.join(max(0.0, joined_by - time.monotonic()))
+        return self._outcomes["sample"]
 
-    def _deliver(self, deadline: float) -> Outcome:
-        events = self.reporter.drain("event", deadline)
-        if events is Outcome.RETRY:
-            return events
-        return self.reporter.drain("sample", deadline)
+    def _deliver(self, kind: Kind, interval: float) -> None:
+        backoff = Backoff()
+        wake = self._wake[kind]
+        while not self.stop_event.is_set():
+            wake.clear()
+            try:
+                outcome = self.reporter.drain(kind, deadline=time.monotonic() + DRAIN_SLICE_S)
+            except Exception:
+                log.exception("delivering %ss failed; they stay in the spool", kind)
+                outcome = Outcome.RETRY
+            self._outcomes[kind] = outcome
+            if outcome is Outcome.RETRY:
+                self.stop_event.wait(self.reporter.retry_delay(kind, backoff))
+                continue
+            backoff.reset()
+            if outcome is Outcome.EMPTY:
+                # Samples wake the thread as they are taken; events come from other processes.
+                wake.wait(interval)
 
     def stop(self) -> None:
         self.stop_event.set()
+        for wake in self._wake.values():
+            wake.set()
 
     def close(self) -> None:
         self.reporter.close()

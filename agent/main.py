@@ -13,7 +13,7 @@ from pathlib import Path
 from dlbot.agent import config
 from dlbot.agent.daemon import Agent, Sampler
 from dlbot.agent.gpu import open_backend
-from dlbot.agent.reporter import Outcome, Reporter
+from dlbot.agent.reporter import Outcome, Problem, Reporter
 from dlbot.agent.spool import Spool
 
 log = logging.getLogger("dlbot.agent")
@@ -36,7 +36,9 @@ def build_agent(options: AgentOptions, server: str, token: str) -> Agent:
         backend=open_backend(options.gpu_backend),
         host_name=options.host_name or socket.gethostname(),
     )
-    spool = Spool(options.spool_path or config.spool_path(), config.spool_max_bytes())
+    spool = Spool.open_or_memory(
+        options.spool_path or config.spool_path(), config.spool_max_bytes()
+    )
     return Agent(
         sampler=sampler,
         spool=spool,
@@ -81,6 +83,8 @@ def run(options: AgentOptions) -> int:
     finally:
         agent.close()
     if options.once and outcome is Outcome.RETRY:
-        print("report kept in the spool: the server could not be reached", file=sys.stderr)
+        failure = agent.reporter.last_failure("sample")
+        why = failure.problem.value if failure else Problem.UNREACHABLE.value
+        print(f"report kept in the spool: {why}", file=sys.stderr)
         return 1
     return 0

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import psutil
 
-from dlbot.agent import config
-from dlbot.agent.events import RunReporter, open_run_spool, visible_gpus
+from dlbot.agent import run_messages as text
+from dlbot.agent.events import RunReporter, visible_gpus
 from dlbot.agent.gpu import GpuBackend, NvmlBackend
 from dlbot.agent.output import OutputTail, exception_line
 
@@ -137,22 +137,16 @@ class _GpuWatch:
 
 def run(argv: list[str], name: str | None = None) -> int:
     if not argv:
-        print("usage: dlbot run [--name NAME] -- COMMAND [ARGS...]", file=sys.stderr)
+        print(text.USAGE, file=sys.stderr)
         return 2
-    server, token = config.server_url(None), config.agent_token(None)
-    if not (server and token):
-        print(
-            "dlbot run: DLBOT_SERVER_URL and DLBOT_AGENT_TOKEN are not set; events stay in "
-            "this host's spool for its agent to deliver.",
-            file=sys.stderr,
-        )
-    reporter = RunReporter(
-        name=name or Path(argv[0]).name + (f" {Path(argv[1]).name}" if len(argv) > 1 else ""),
-        command=shlex.join(argv),
-        spool=open_run_spool(),
-        server_url=server,
-        token=token,
+    reporter = RunReporter.open(
+        name or Path(argv[0]).name + (f" {Path(argv[1]).name}" if len(argv) > 1 else ""),
+        shlex.join(argv),
+        "wrapper",
+        what="the command",
     )
+    if reporter.spool is not None and not (reporter.server_url and reporter.token):
+        print(text.NO_SERVER, file=sys.stderr)
     try:
         return _supervise(argv, reporter)
     finally:
@@ -202,17 +196,7 @@ def _supervise_child(argv: list[str], reporter: RunReporter, forwarder: _SignalF
     except OSError as exc:
         for fd in (out_read, out_child, err_read, err_child):
             os.close(fd)
-        print(f"dlbot run: cannot start {argv[0]!r}: {exc.strerror or exc}", file=sys.stderr)
-        reporter.emit(
-            "crashed",
-            command=reporter.command,
-            exit_code=127,
-            signal=None,
-            duration_s=0.0,
-            output_tail=str(exc),
-            exception=f"{type(exc).__name__}: {exc}",
-        )
-        return 127
+        return _failed_to_start(argv, reporter, exc)
     forwarder.attach(child)
     os.close(out_child)
     os.close(err_child)
@@ -244,7 +228,7 @@ def _supervise_child(argv: list[str], reporter: RunReporter, forwarder: _SignalF
         lines = tail.lines()
     if exit_code == 0:
         if reports_progress:
-            reporter.emit(
+            reporter.ended(
                 "finished",
                 exit_code=0,
                 duration_s=duration,
@@ -253,7 +237,7 @@ def _supervise_child(argv: list[str], reporter: RunReporter, forwarder: _SignalF
                 output_tail="\n".join(lines),
             )
     else:
-        reporter.emit(
+        reporter.ended(
             "crashed",
             exit_code=exit_code,
             signal=signal_name,
@@ -264,6 +248,21 @@ def _supervise_child(argv: list[str], reporter: RunReporter, forwarder: _SignalF
             exception=exception_line(lines),
             command=reporter.command,
         )
+    return exit_code
+
+
+def _failed_to_start(argv: list[str], reporter: RunReporter, exc: OSError) -> int:
+    """As a shell would: 126 for a command found but not runnable, 127 for one not found."""
+    exit_code = 126 if isinstance(exc, PermissionError) else 127
+    print(text.CANNOT_START.format(command=argv[0], reason=exc.strerror or exc), file=sys.stderr)
+    reporter.ended(
+        "failed_to_start",
+        command=reporter.command,
+        cwd=os.getcwd(),
+        exit_code=exit_code,
+        duration_s=0.0,
+        exception=f"{type(exc).__name__}: {exc}",
+    )
     return exit_code
 
 

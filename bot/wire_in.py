@@ -6,6 +6,7 @@ every accepted value storable on SQLite and PostgreSQL, so no input can cause a 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -124,7 +126,17 @@ class IngestResult(BaseModel):
 
 
 RunId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-MetricValue = float | int | bool | ShortText | None
+
+
+def _non_finite_as_text(value: object) -> object:
+    """NaN and infinities as the wire spells them (``"nan"``, ``"inf"``, ``"-inf"``), also
+    from a client whose JSON writer let a bare ``NaN`` through: a NaN loss is stored and shown."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+MetricValue = Annotated[float | int | bool | ShortText | None, BeforeValidator(_non_finite_as_text)]
 
 
 class RunEventIn(BaseModel):
@@ -137,6 +149,10 @@ class RunEventIn(BaseModel):
     at: AwareDatetime
     name: ShortText
     rank: int = Field(default=0, ge=0, le=1_000_000)
+    job: ShortText | None = None
+    """The launcher's identity of a distributed job (e.g. ``slurm 81234.0``); its ranks share
+    the run id."""
+    world_size: int | None = Field(default=None, ge=1, le=1_000_001)
     source: RunSource = "wrapper"
     user: ShortText | None = None
     command: LongText | None = None

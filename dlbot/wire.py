@@ -4,8 +4,9 @@ A host report is one frozen snapshot of a host as the agent sends it; querying
 (``dlbot.agent.gpu``, ``dlbot.agent.host``) is kept apart from this plain data, which is also
 what ``--dry-run`` prints. A value a GPU cannot give is ``None`` (JSON null). Run events are
 JSON objects whose ``kind`` is an ``EventKind`` and whose ``source`` a ``RunSource``; the
-service validates both shapes in ``dlbot.bot.wire_in``. Standard library only: the agent
-installs without the service's dependencies.
+service validates both shapes in ``dlbot.bot.wire_in``. JSON has no NaN or infinity: a metric
+that is not finite travels as the string ``"nan"``, ``"inf"`` or ``"-inf"``. Standard library
+only: the agent installs without the service's dependencies.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-EventKind = Literal["started", "heartbeat", "progress", "finished", "crashed"]
+EventKind = Literal["started", "heartbeat", "progress", "finished", "crashed", "failed_to_start"]
 RunSource = Literal["wrapper", "python"]
 
 

@@ -10,6 +10,7 @@ from dlbot.handlers.reply import Block, Bold, Code, Heading, Mention, Mono, Repl
 
 TAIL_LINES_SHOWN = 15
 TAIL_CHARS_SHOWN = 1500
+FIRST_FAILURE = "First failure: rank {rank} on {host} · {failed} of {world} ranks failed"
 
 
 def alert_reply(kind: str, payload: dict[str, Any], platform: str) -> Reply:
@@ -72,6 +73,17 @@ def _crashed(payload: dict[str, Any], platform: str) -> list[Block]:
             *_owner(payload, platform),
         ),
     ]
+    if (payload.get("world_size") or 0) > 1 and payload.get("failed_rank") is not None:
+        blocks.append(
+            para(
+                FIRST_FAILURE.format(
+                    rank=payload["failed_rank"],
+                    host=payload.get("failed_host") or "?",
+                    failed=payload.get("failed_ranks") or 1,
+                    world=payload["world_size"],
+                )
+            )
+        )
     if payload.get("exception"):
         blocks.append(para(Mono(str(payload["exception"])[:500])))
     tail = (payload.get("output_tail") or "").splitlines()[-TAIL_LINES_SHOWN:]

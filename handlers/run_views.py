@@ -35,6 +35,15 @@ class RunView:
     exception: str | None = None
     output_tail: str | None = None
     stalled: bool = False
+    job: str | None = None
+    world_size: int | None = None
+    failed_ranks: int = 0
+    failed_rank: int | None = None
+    failed_host: str | None = None
+
+    @property
+    def distributed(self) -> bool:
+        return (self.world_size or 0) > 1
 
     @property
     def short_id(self) -> str:

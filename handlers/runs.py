@@ -107,9 +107,16 @@ def _result(run: RunView) -> str:
         return "finished"
     if run.state == "ended_unknown":
         return "ended, status unknown"
+    if run.state == "failed_to_start":
+        return text.FAILED_TO_START
+    ranks = ""
+    if run.distributed and run.failed_rank is not None:
+        ranks = text.RANKS_SHORT.format(
+            rank=run.failed_rank, failed=run.failed_ranks, world=run.world_size
+        )
     if run.signal:
-        return f"crashed ({run.signal})"
-    return f"crashed (exit {run.exit_code})"
+        return text.CRASHED_BY_SIGNAL.format(signal=run.signal, ranks=ranks)
+    return text.CRASHED_WITH_CODE.format(code=run.exit_code, ranks=ranks)
 
 
 def _ended_row(run: RunView, context: Context) -> tuple[str, ...]:
@@ -130,13 +137,15 @@ async def run_command(invocation: Invocation, context: Context) -> Reply:
 
 
 def _detail(run: RunView, context: Context) -> Reply:
-    status = run.state if run.state != "crashed" else _result(run)
+    status = _result(run) if run.state in ("crashed", "failed_to_start") else run.state
     facts = [
         f"{status} · host {run.host} · user {run.user or '?'} · started "
         f"{run.started_at:%Y-%m-%d %H:%M} UTC",
     ]
     if run.duration_s is not None:
         facts.append(f"duration {duration(timedelta(seconds=run.duration_s))}")
+    if run.distributed:
+        facts.append(text.JOB.format(job=run.job or "?", world=run.world_size))
     if run.gpus:
         facts.append("GPUs " + ",".join(map(str, run.gpus)))
     if run.peak_gpu_memory_mib is not None:
@@ -151,6 +160,17 @@ def _detail(run: RunView, context: Context) -> Reply:
         blocks.append(para("git commit: ", Mono(run.git_commit)))
     if run.metrics:
         blocks.append(para("metrics: ", Mono(_clip(_metrics(run, 12), 500))))
+    if run.distributed and run.failed_rank is not None:
+        blocks.append(
+            para(
+                text.FIRST_FAILURE.format(
+                    rank=run.failed_rank,
+                    host=run.failed_host or "?",
+                    failed=run.failed_ranks,
+                    world=run.world_size,
+                )
+            )
+        )
     if run.exception:
         blocks.append(para("exception: ", Mono(_clip(run.exception, 500))))
     if run.output_tail:

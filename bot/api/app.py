@@ -92,7 +92,8 @@ async def post_events(
     service: ServiceDep,
     principal: Annotated[Principal, Depends(agent_principal)],
 ) -> EventsResult:
-    """Accept run events (started, heartbeat, progress, finished, crashed); each key once."""
+    """Accept run events (started, heartbeat, progress, finished, crashed, failed_to_start);
+    each key once."""
     _check_hosts(principal, [event.host for event in body])
     async with service.engine.begin() as conn:
         duplicates = await apply_events(conn, body, service.alert_destinations, service.rules)

@@ -1,5 +1,12 @@
 """Applying run events: each stored once (by key), the run updated, finish/crash alerts queued
-in the same transaction."""
+in the same transaction.
+
+The ranks of a distributed job are one run (``runs.generations`` picks which). Its crash alert
+names the first failure (rank, host, exception) and how many ranks failed: it waits
+``RANKS_SETTLE_S`` for the other ranks' failures, which update it until it is sent; a rank that
+fails later (a collective that lost its peer) is counted and folded in, with no second alert.
+A command that failed to start is shown in /runs and /run, and alerts nobody.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dlbot.bot.alerts.outbox import Destinations, chat_identities, create_alert
+from dlbot.bot.alerts.outbox import Destinations, chat_identities, create_alert, stored_key
+from dlbot.bot.runs.generations import Generation, generation_for, generation_id
 from dlbot.bot.store.models import table
-from dlbot.bot.store.run_models import Run, RunEvent
+from dlbot.bot.store.run_models import Alert, OutboxRow, Run, RunEvent
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.bot.wire_in import RunEventIn
 from dlbot.handlers.tips import tip_for_crash
@@ -20,7 +28,22 @@ from dlbot.wire import utc_now
 
 runs_t = table(Run)
 events_t = table(RunEvent)
+alerts_t = table(Alert)
+outbox_t = table(OutboxRow)
 MAX_TAIL_STORED = 16_384
+RANKS_SETTLE_S = 10.0
+FAILURES = ("crashed", "failed_to_start")
+COPIED = (
+    "user",
+    "command",
+    "cwd",
+    "pid",
+    "gpus",
+    "git_commit",
+    "peak_gpu_memory_mib",
+    "job",
+    "world_size",
+)
 
 
 async def apply_events(
@@ -46,19 +69,35 @@ async def apply_events(
         if not stored.rowcount:
             duplicates += 1
             continue
-        run = await _ensure_run(conn, event)
+        run = await _run_for(conn, event)
         changes = _changes(event, run)
-        if changes:
-            await conn.execute(runs_t.update().where(runs_t.c.id == event.run_id).values(**changes))
-        if event.kind in ("finished", "crashed") and f"run_{event.kind}" in rules:
-            await _alert_end(conn, event, {**run, **changes}, destinations, now)
+        await conn.execute(runs_t.update().where(runs_t.c.id == run["id"]).values(**changes))
+        updated = {**run, **changes}
+        if run["state"] != "running":
+            if event.kind in FAILURES:
+                await _refresh_alert(conn, updated)
+        elif updated["state"] in ("finished", "crashed") and f"run_{updated['state']}" in rules:
+            await _alert_end(conn, updated, destinations, now)
     return duplicates
 
 
-async def _ensure_run(conn: AsyncConnection, event: RunEventIn) -> dict[str, Any]:
+async def _run_for(conn: AsyncConnection, event: RunEventIn) -> dict[str, Any]:
+    """The run (generation) of the event's job it belongs to, created when it is new."""
+    found = await conn.execute(
+        select(runs_t)
+        .where(runs_t.c.wire_id == event.run_id)
+        .order_by(runs_t.c.started_at, runs_t.c.id)
+    )
+    runs = [dict(row._mapping) for row in found]
+    generations = [Generation(r["started_at"], r["ended_at"], r["pid"] is not None) for r in runs]
+    index = generation_for(generations, event.kind, event.at, event.duration_s)
+    if index is not None:
+        return runs[index]
+    run_id = generation_id(event.run_id, len(runs))
     await conn.execute(
         insert_ignoring_conflicts(conn, runs_t, ["id"]).values(
-            id=event.run_id,
+            id=run_id,
+            wire_id=event.run_id,
             name=event.name,
             host=event.host,
             user=event.user,
@@ -68,20 +107,21 @@ async def _ensure_run(conn: AsyncConnection, event: RunEventIn) -> dict[str, Any
             started_at=event.at - timedelta(seconds=event.duration_s or 0),
             last_activity_at=event.at,
             stalled=False,
+            failed_ranks=0,
         )
     )
-    row = (await conn.execute(select(runs_t).where(runs_t.c.id == event.run_id))).one()
+    row = (await conn.execute(select(runs_t).where(runs_t.c.id == run_id))).one()
     return dict(row._mapping)
 
 
 def _changes(event: RunEventIn, run: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {"last_activity_at": max(event.at, run["last_activity_at"])}
-    for name in ("user", "command", "cwd", "pid", "gpus", "git_commit", "peak_gpu_memory_mib"):
+    for name in COPIED:
         value = getattr(event, name)
         if value is not None:
             changes[name] = value
     if event.kind == "started":
-        changes["started_at"] = event.at
+        changes.update(started_at=event.at, host=event.host)
     elif event.kind == "heartbeat":
         quiet = timedelta(seconds=event.quiet_s or 0)
         changes["last_activity_at"] = max(event.at - quiet, run["last_activity_at"])
@@ -92,43 +132,95 @@ def _changes(event: RunEventIn, run: dict[str, Any]) -> dict[str, Any]:
         if run["first_progress_at"] is None:
             changes.update(first_progress_at=event.at, first_step=event.step)
     elif run["state"] == "running":
-        changes.update(
-            state="finished" if event.kind == "finished" else "crashed",
-            ended_at=event.at,
-            exit_code=event.exit_code,
-            signal=event.signal,
-            duration_s=event.duration_s,
-            exception=event.exception,
-            output_tail=(event.output_tail or "")[-MAX_TAIL_STORED:] or None,
-        )
+        changes.update(_ending(event))
+        if event.kind in FAILURES:
+            changes["failed_ranks"] = 1
         if event.metrics:
             changes["metrics"] = {**(run["metrics"] or {}), **event.metrics}
+    elif event.kind in FAILURES:
+        changes["failed_ranks"] = run["failed_ranks"] + 1
+        earlier = run["ended_at"] is not None and event.at < run["ended_at"]
+        if run["state"] in FAILURES and earlier:
+            changes.update(_ending(event))
     return changes
 
 
-async def _alert_end(
-    conn: AsyncConnection,
-    event: RunEventIn,
-    run: dict[str, Any],
-    destinations: Destinations,
-    now: datetime,
-) -> None:
+def _ending(event: RunEventIn) -> dict[str, Any]:
+    """How the run ended, as this event tells it (for a failure: the first one)."""
+    ending: dict[str, Any] = {
+        "state": event.kind,
+        "ended_at": event.at,
+        "exit_code": event.exit_code,
+        "signal": event.signal,
+        "duration_s": event.duration_s,
+        "exception": event.exception,
+        "output_tail": (event.output_tail or "")[-MAX_TAIL_STORED:] or None,
+    }
+    if event.kind in FAILURES:
+        ending.update(failed_rank=event.rank, failed_host=event.host)
+    return ending
+
+
+def _end_key(run_id: str) -> str:
+    return f"run_end:{run_id}"
+
+
+def _end_alert(run: dict[str, Any]) -> tuple[str, str]:
+    """The kind and the stored dedup key of the alert a run's end writes."""
+    kind = f"run_{run['state']}"
+    return kind, stored_key(kind, _end_key(run["id"]))
+
+
+async def _alert_payload(conn: AsyncConnection, run: dict[str, Any]) -> dict[str, Any]:
     payload = run_payload(run)
     payload["mentions"] = await chat_identities(conn, run["user"])
-    if event.kind == "crashed":
+    if run["state"] == "crashed":
         payload["tip"] = tip_for_crash(
             "\n".join(filter(None, [run["output_tail"], run["exception"], run["signal"]])),
             run["exit_code"],
         )
-    await create_alert(
+    return payload
+
+
+async def _alert_end(
+    conn: AsyncConnection,
+    run: dict[str, Any],
+    destinations: Destinations,
+    now: datetime,
+) -> None:
+    kind, stored = _end_alert(run)
+    created = await create_alert(
         conn,
-        kind=f"run_{event.kind}",
-        dedup_key=f"run_end:{event.run_id}",
-        subject=event.run_id,
-        payload=payload,
+        kind=kind,
+        dedup_key=_end_key(run["id"]),
+        subject=run["id"],
+        payload=await _alert_payload(conn, run),
         destinations=await destinations(),
         now=now,
         mute_targets=[run["host"], run["name"]],
+    )
+    if created and kind == "run_crashed" and (run["world_size"] or 0) > 1:
+        await _hold(conn, stored, now + timedelta(seconds=RANKS_SETTLE_S))
+
+
+async def _hold(conn: AsyncConnection, stored: str, until: datetime) -> None:
+    """A job's crash alert waits for the other ranks' failures (they update it meanwhile)."""
+    alert_id = select(alerts_t.c.id).where(alerts_t.c.dedup_key == stored).scalar_subquery()
+    await conn.execute(
+        outbox_t.update()
+        .where(outbox_t.c.alert_id == alert_id, outbox_t.c.state == "pending")
+        .values(next_attempt_at=until)
+    )
+
+
+async def _refresh_alert(conn: AsyncConnection, run: dict[str, Any]) -> None:
+    """The run's end alert shows the first failure and the count of failed ranks so far (a
+    chat sees the change only while the alert is held)."""
+    _, stored = _end_alert(run)
+    await conn.execute(
+        alerts_t.update()
+        .where(alerts_t.c.dedup_key == stored)
+        .values(payload=await _alert_payload(conn, run))
     )
 
 
@@ -151,6 +243,11 @@ def run_payload(run: dict[str, Any]) -> dict[str, Any]:
         "step",
         "total",
         "state",
+        "job",
+        "world_size",
+        "failed_ranks",
+        "failed_rank",
+        "failed_host",
     )
     payload = {k: run.get(k) for k in keep}
     for moment in ("started_at", "ended_at"):

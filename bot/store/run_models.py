@@ -12,11 +12,16 @@ from dlbot.bot.store.models import Base, BigId
 
 
 class Run(Base):
-    """One training run: wrapped by `dlbot run`, watched from Python, or seen unwrapped."""
+    """One training run: wrapped by `dlbot run`, watched from Python, or seen unwrapped.
+
+    The ranks of a distributed job are one run; its crash fields describe the first failure.
+    """
 
     __tablename__ = "runs"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wire_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The run id the events carry; runs sharing it are one job identity's generations."""
     name: Mapped[str] = mapped_column(String(256))
     host: Mapped[str] = mapped_column(String(253), index=True)
     user: Mapped[str | None] = mapped_column(String(256), index=True)
@@ -43,6 +48,11 @@ class Run(Base):
     exception: Mapped[str | None] = mapped_column(Text)
     output_tail: Mapped[str | None] = mapped_column(Text)
     stalled: Mapped[bool] = mapped_column(default=False)
+    job: Mapped[str | None] = mapped_column(String(256))
+    world_size: Mapped[int | None]
+    failed_ranks: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed_rank: Mapped[int | None]
+    failed_host: Mapped[str | None] = mapped_column(String(253))
 
 
 class RunEvent(Base):

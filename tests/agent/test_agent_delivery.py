@@ -1,10 +1,12 @@
 """The agent against a real server on loopback: spooling while it is down, ordered delivery
-when it returns, and a clean stop on SIGTERM."""
+when it returns, the server's own refusals (422 naming an entry, 403 for another host), a
+spool that cannot be written, and a clean stop on SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from dlbot.agent.daemon import Agent, Sampler
@@ -23,6 +26,7 @@ from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.models import Host, HostSample
 from dlbot.bot.store.tokens import create_token
+from dlbot.wire import format_time, utc_now
 from tests.fakes.nvml import FakeNvml
 from tests.fakes.processes import RecordedProcessTable
 from tests.support import LiveServer, free_port
@@ -160,3 +164,98 @@ def test_once_dry_run_prints_the_report_and_sends_nothing(tmp_path: Path) -> Non
     assert body["host_metrics"]["memory_total_mib"] > 0
     assert isinstance(body["gpus"], list)
     assert not (tmp_path / "agent-spool.sqlite3").exists()
+
+
+async def test_the_real_servers_422_drops_only_the_entry_it_names(
+    tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await new_token(settings)
+    server = LiveServer(settings, port=free_port())
+    agent = make_agent(tmp_path, server.url, token)
+    agent.tick()
+    agent.spool.put("sample", {"host": "gpu-07", "seq": -1, "sampled_at": format_time(utc_now())})
+    agent.tick()
+    server.start()
+    try:
+        assert await asyncio.to_thread(agent.reporter.drain, "sample") is Outcome.DELIVERED
+    finally:
+        server.stop()
+        agent.close()
+    assert await stored(settings) == [1, 3]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        "server rejected sample (host=gpu-07, seq=-1) (422: seq: Input should be greater than"
+        " or equal to 0); dropped it"
+    ]
+
+
+def run_event(key: str, kind: str, host: str = "gpu-07") -> dict[str, str]:
+    at = format_time(utc_now())
+    return {
+        "key": key,
+        "run_id": key.split(":")[0],
+        "kind": kind,
+        "host": host,
+        "at": at,
+        "name": "t",
+    }
+
+
+async def test_the_real_servers_403_for_another_host_quarantines_that_event_only(
+    tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await new_token(settings)
+    server = LiveServer(settings, port=free_port())
+    spool = Spool(tmp_path / "agent-spool.sqlite3")
+    spool.put("event", run_event("run-9:started:1", "started", host="other"))
+    spool.put("event", run_event("run-1:started:1", "started"))
+    server.start()
+    reporter = Reporter(spool, server.url, token, timeout=2, max_strikes=2, hold_base_s=0)
+    try:
+        assert await asyncio.to_thread(reporter.drain, "event") is Outcome.DELIVERED
+        spool.put("event", run_event("run-1:finished:2", "finished"))
+        assert await asyncio.to_thread(reporter.drain, "event") is Outcome.DELIVERED
+    finally:
+        server.stop()
+        reporter.close()
+    assert spool.count("event") == 0, "the real server's answers confirm the others"
+    assert spool.quarantined("event") == 1
+    spool.close()
+    (line,) = [r.getMessage() for r in caplog.records if "quarantine" in r.getMessage()]
+    assert "host=other, key=run-9:started:1" in line
+    assert "this token is bound to host 'gpu-07', not 'other'" in line
+
+
+def test_a_spool_that_cannot_be_written_is_logged_once_and_sampling_goes_on(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "DLBOT_DATA_DIR": str(tmp_path),
+        "DLBOT_SERVER_URL": f"http://127.0.0.1:{free_port()}",
+        "DLBOT_AGENT_TOKEN": "dlb_test",
+    }
+    # A file size limit makes writes fail as a full disk does (EFBIG); Python ignores SIGXFSZ.
+    agent_with_a_full_disk = (
+        "import resource, runpy, sys\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, resource.RLIM_INFINITY))\n"
+        "sys.argv = ['dlbot', 'agent', '--interval', '1']\n"
+        "runpy.run_module('dlbot', run_name='__main__')\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", agent_with_a_full_disk],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(7)
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert alive, err
+    assert proc.returncode == 0, err
+    assert err.count("cannot spool a sample (") == 1, err
+    assert "sampling goes on" in err

@@ -99,7 +99,7 @@ def test_killed_child_gives_128_plus_signal(tmp_path: Path) -> None:
     assert spooled(tmp_path)[-1]["signal"] == "SIGTERM"
 
 
-def test_missing_command_is_reported_and_exits_127(tmp_path: Path) -> None:
+def test_a_command_that_cannot_start_is_failed_to_start_and_exits_127(tmp_path: Path) -> None:
     result = subprocess.run(
         [*DLBOT_RUN, "no-such-command-dlbot"],
         capture_output=True,
@@ -108,8 +108,65 @@ def test_missing_command_is_reported_and_exits_127(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 127 and "cannot start" in result.stderr
-    assert spooled(tmp_path)[-1]["kind"] == "crashed"
+    assert result.returncode == 127
+    (line,) = [line for line in result.stderr.splitlines() if "no-such-command-dlbot" in line]
+    assert line == "dlbot run: cannot start 'no-such-command-dlbot': No such file or directory"
+    (event,) = spooled(tmp_path)
+    assert event["kind"] == "failed_to_start" and event["exit_code"] == 127
+    assert "FileNotFoundError" in event["exception"] and event["user"]
+
+
+def test_a_command_that_is_not_executable_exits_126(tmp_path: Path) -> None:
+    script = tmp_path / "train.sh"
+    script.write_text("echo hi\n")
+    result = subprocess.run(
+        [*DLBOT_RUN, str(script)],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 126 and "Permission denied" in result.stderr
+    assert spooled(tmp_path)[-1]["kind"] == "failed_to_start"
+
+
+def run_anyway(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    script = "import sys; print('trained'); sys.exit(4)"
+    return subprocess.run(
+        [*DLBOT_RUN, sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path, **env),
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_data_dir_that_is_a_file_still_runs_the_command(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("a file")
+    result = run_anyway(tmp_path, DLBOT_DATA_DIR=str(not_a_dir))
+    assert (result.returncode, result.stdout) == (4, "trained\n")
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith("dlbot: cannot use the spool") and "not a directory" in warning
+    assert warning.endswith("the command runs, but is not reported")
+
+
+def test_a_spool_of_garbage_bytes_still_runs_the_command(tmp_path: Path) -> None:
+    spool = tmp_path / "agent-spool.sqlite3"
+    spool.write_bytes(bytes(range(256)) * 64)
+    result = run_anyway(tmp_path)
+    assert (result.returncode, result.stdout) == (4, "trained\n")
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if str(spool) in line]) <= 1
+
+
+def test_a_setting_that_cannot_work_still_runs_the_command(tmp_path: Path) -> None:
+    result = run_anyway(tmp_path, DLBOT_SERVER_URL="dlbot.internal:8080", DLBOT_AGENT_TOKEN="t")
+    assert (result.returncode, result.stdout) == (4, "trained\n")
+    (warning,) = result.stderr.splitlines()
+    assert "dlbot.internal:8080" in warning and "not reported" in warning
 
 
 def test_terminal_output_stays_a_terminal(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 from dlbot.bot.render.text import render_text
@@ -40,10 +41,12 @@ class Stack:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DLBOT_")}
         env.update(
-            DLBOT_SERVER_URL=self.server.url,
-            DLBOT_AGENT_TOKEN=self.token,
-            DLBOT_DATA_DIR=str(self.agent_dir),
-            **extra,
+            {
+                "DLBOT_SERVER_URL": self.server.url,
+                "DLBOT_AGENT_TOKEN": self.token,
+                "DLBOT_DATA_DIR": str(self.agent_dir),
+                **extra,
+            }
         )
         return env
 
@@ -56,6 +59,14 @@ class Stack:
             timeout=120,
             check=False,
         )
+
+    def stop_senders(self) -> None:
+        """End the detached senders this stack's `dlbot run` left (they retry a refused token
+        until the host's agent is there)."""
+        spool = str(self.agent_dir / "agent-spool.sqlite3")
+        for process in psutil.process_iter(["cmdline"]):
+            if spool in (process.info["cmdline"] or []):
+                process.terminate()
 
     def slack_alerts(self) -> list[str]:
         return [

@@ -80,6 +80,9 @@ async def test_server_down_when_the_run_ends_delivers_later_exactly_once(
     await asyncio.to_thread(stack.server.stop)
     result = stack.dlbot_run(sys.executable, "-c", "raise KeyError('late')")
     assert result.returncode == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("dlbot: 2 run event(s) not delivered yet (")
+    assert "ConnectError" in last and last.endswith("; a background sender will retry")
     spool = Spool(stack.agent_dir / "agent-spool.sqlite3")
     assert spool.count("event") == 2, "started and crashed wait in the spool"
     spool.close()
