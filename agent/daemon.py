@@ -42,9 +42,15 @@ class Sampler:
     backend: GpuBackend
     host_name: str = field(default_factory=socket.gethostname)
     host: HostSampler = field(default_factory=HostSampler)
+    _told: str | None = field(default=None, init=False, repr=False)
 
     def sample(self, seq: int) -> HostReport:
         reading = self.backend.sample()
+        if reading.error != self._told:
+            # Once per change, here on the host; the report carries it to the service too.
+            if reading.error is not None:
+                log.warning("no GPU readings (%s): reporting the host without GPUs", reading.error)
+            self._told = reading.error
         return HostReport(
             host=self.host_name,
             seq=seq,

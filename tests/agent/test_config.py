@@ -76,3 +76,16 @@ def test_an_interval_below_one_second_says_it_is_clamped(tmp_path: Path) -> None
     result = dlbot(tmp_path, "agent", "--once", "--dry-run", "--interval", "0.2")
     assert result.returncode == 0
     assert "--interval 0.2 is below 1 s; sampling every 1 s" in result.stderr
+
+
+def test_a_host_without_nvml_says_so_once_at_start(tmp_path: Path) -> None:
+    pynvml = pytest.importorskip("pynvml")
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        pass
+    else:
+        pytest.skip("this machine has NVML")
+    server = f"http://127.0.0.1:{free_port()}"
+    result = dlbot(tmp_path, "agent", "--once", "--server", server, "--token", "dlb_t")
+    assert len([line for line in result.stderr.splitlines() if "no GPU readings" in line]) == 1
