@@ -139,7 +139,8 @@ def main() -> None:
                     run_case(backend, float(interval), args.duration, server_env, url, tmp),
                     flush=True,
                 )
-            fleet = httpx.get(f"{url}/api/v1/fleet", timeout=10).json()
+            reader = {"Authorization": f"Bearer {create_token(server_env, '--read', 'bench')}"}
+            fleet = httpx.get(f"{url}/api/v1/fleet", headers=reader, timeout=10).json()
             for h in fleet["hosts"]:
                 print(f"  host {h['name']}: {len(h['gpus'])} GPUs, gpu_error={h['gpu_error']!r}")
 

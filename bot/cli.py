@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     create = token_sub.add_parser("create", help="create a token (printed once)")
     create.add_argument("host", nargs="?", help="host the token may report for")
     create.add_argument("--fleet", metavar="NAME", help="a fleet token valid for any host")
+    create.add_argument(
+        "--read", metavar="NAME", help="a token that may only read the fleet (GET /api/v1/fleet)"
+    )
     token_sub.add_parser("list", help="list tokens (never their values)")
     revoke = token_sub.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", type=int)

@@ -255,12 +255,15 @@ async def token(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _token(args: argparse.Namespace, service: Service) -> int:
     if args.token_command == "create":
-        if bool(args.host) == bool(args.fleet):
-            print("give either a HOST or --fleet NAME", file=sys.stderr)
+        if [bool(args.host), bool(args.fleet), bool(args.read)].count(True) != 1:
+            print("give one of HOST, --fleet NAME or --read NAME", file=sys.stderr)
             return 2
         if args.fleet:
             value = await create_token(service.engine, "fleet", args.fleet)
             print(f"Fleet token {args.fleet!r} (valid for any host name). Shown only once:")
+        elif args.read:
+            value = await create_token(service.engine, "read", args.read)
+            print(f"Read token {args.read!r} (reads the fleet, writes nothing). Shown only once:")
         else:
             value = await create_token(service.engine, "host", args.host)
             print(f"Token for host {args.host!r}. Shown only once:")

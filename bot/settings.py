@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dlbot.agent.config import data_dir as default_data_dir
@@ -80,6 +80,7 @@ class Settings(
     stall_minutes: float = Field(default=30, gt=0, alias="DLBOT_STALL_MINUTES")
     unwrapped_min_minutes: float = Field(default=10, ge=0, alias="DLBOT_UNWRAPPED_MIN_MINUTES")
     alerts_disabled: str = Field(default="", alias="DLBOT_ALERTS_DISABLED")
+    metrics_token: SecretStr | None = Field(default=None, alias="DLBOT_METRICS_TOKEN")
 
     @field_validator("database_url")
     @classmethod

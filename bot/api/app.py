@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -22,7 +23,7 @@ from dlbot.bot.api.limits import BodySizeLimit
 from dlbot.bot.api.metrics import exposition
 from dlbot.bot.platforms.messages import NOT_CONNECTED
 from dlbot.bot.platforms.table import PLATFORMS
-from dlbot.bot.runs.events import apply_events
+from dlbot.bot.runs.events import apply_events, foreign_runs
 from dlbot.bot.service import Service
 from dlbot.bot.store.tokens import Principal
 from dlbot.bot.wire_in import EventBody, EventsResult, IngestResult, ReportBody
@@ -44,6 +45,7 @@ async def _service(request: Request) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(_service)]
+_BEARER = {"WWW-Authenticate": "Bearer"}
 
 
 async def agent_principal(
@@ -51,10 +53,10 @@ async def agent_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None:
-        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "missing bearer token", headers=_BEARER)
     principal = await service.tokens.authenticate(credentials.credentials)
     if principal is None:
-        raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "invalid or revoked token", headers=_BEARER)
     return principal
 
 
@@ -80,6 +82,8 @@ async def post_reports(
 
 
 def _check_hosts(principal: Principal, hosts: list[str]) -> None:
+    if principal.scope == "read":
+        raise HTTPException(403, "a read token may not report")
     for host in hosts:
         if not principal.may_report_for(host):
             raise HTTPException(
@@ -96,13 +100,23 @@ async def post_events(
     each key once."""
     _check_hosts(principal, [event.host for event in body])
     async with service.engine.begin() as conn:
+        if principal.scope == "host" and principal.host_name is not None:
+            foreign = await foreign_runs(conn, body, principal.host_name)
+            if foreign:
+                raise HTTPException(
+                    403, f"runs of another host may not be changed with this token: {foreign}"
+                )
         duplicates = await apply_events(conn, body, service.alert_destinations, service.rules)
     if service.dispatcher is not None:
         service.dispatcher.notify()
     return EventsResult(accepted=len(body) - duplicates, duplicates=duplicates)
 
 
-async def get_fleet(service: ServiceDep) -> dict[str, Any]:
+async def get_fleet(
+    service: ServiceDep, _reader: Annotated[Principal, Depends(agent_principal)]
+) -> dict[str, Any]:
+    """Every host's latest state, users and command lines included: any valid token (a read
+    token from `dlbot token create --read NAME` for dashboards)."""
     hosts = await service.fleet.hosts()
     return {
         "hosts": [
@@ -143,7 +157,20 @@ async def healthz(service: ServiceDep) -> dict[str, object]:
     }
 
 
-async def metrics(service: ServiceDep) -> Response:
+async def metrics(
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Response:
+    """Open by default, as Prometheus expects; DLBOT_METRICS_TOKEN makes it need that bearer
+    token. Gauges and counters only: no user names or command lines."""
+    expected = service.settings.metrics_token
+    if expected is not None and not (
+        credentials is not None
+        and hmac.compare_digest(
+            credentials.credentials.encode(), expected.get_secret_value().encode()
+        )
+    ):
+        raise HTTPException(401, "missing or wrong metrics token", headers=_BEARER)
     service.metrics.set_platforms(service.platforms.connected())
     # Formatting a large fleet takes a while: in a thread, the event loop keeps serving.
     body = await asyncio.to_thread(exposition, service.metrics, await service.fleet.gauges())

@@ -10,11 +10,12 @@ A command that failed to start is shown in /runs and /run, and alerts nobody.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dlbot.bot.alerts.outbox import Destinations, chat_identities, create_alert, stored_key
@@ -46,6 +47,31 @@ COPIED = (
 )
 
 
+def event_key(event: RunEventIn) -> str:
+    """The idempotency key within its host's namespace (a digest, so any key and host fit):
+    a token of one host cannot take another host's keys and have its real events dropped as
+    duplicates."""
+    return hashlib.sha256(f"{event.host}\n{event.key}".encode()).hexdigest()
+
+
+async def foreign_runs(conn: AsyncConnection, events: Sequence[RunEventIn], host: str) -> list[str]:
+    """The run ids among ``events`` that belong to another host: a host token may write only its
+    own host's runs, and a distributed job's run only with that job's identity."""
+    jobs = {event.run_id: event.job for event in events}
+    found = await conn.execute(
+        select(runs_t.c.id, runs_t.c.wire_id, runs_t.c.job).where(
+            or_(runs_t.c.id.in_(list(jobs)), runs_t.c.wire_id.in_(list(jobs))),
+            runs_t.c.host != host,
+        )
+    )
+    foreign = []
+    for row in found:
+        run_id = row.wire_id if row.wire_id in jobs else row.id
+        if row.job is None or row.job != jobs[run_id]:
+            foreign.append(run_id)
+    return sorted(set(foreign))
+
+
 async def apply_events(
     conn: AsyncConnection,
     events: Sequence[RunEventIn],
@@ -58,7 +84,7 @@ async def apply_events(
     for event in events:
         stored = await conn.execute(
             insert_ignoring_conflicts(conn, events_t, ["key"]).values(
-                key=event.key,
+                key=event_key(event),
                 run_id=event.run_id,
                 kind=event.kind,
                 at=event.at,

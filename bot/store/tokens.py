@@ -1,4 +1,5 @@
-"""Agent tokens: shown once at creation, stored as SHA-256 digests, compared in constant time."""
+"""Tokens (host, fleet, read): shown once at creation, stored as SHA-256 digests, compared in
+constant time."""
 
 from __future__ import annotations
 
@@ -16,20 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dlbot.bot.store.models import AgentToken, table
 from dlbot.wire import utc_now
 
-Scope = Literal["host", "fleet"]
+Scope = Literal["host", "fleet", "read"]
+SCOPES: tuple[Scope, ...] = ("host", "fleet", "read")
 PREFIX = "dlb_"
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a valid token speaks for: one host, or any host of a fleet."""
+    """Who a valid token speaks for: one host, any host of a fleet, or nobody (``read``: it
+    may read the fleet, never write)."""
 
     token_id: int
     scope: Scope
     host_name: str | None
 
     def may_report_for(self, host: str) -> bool:
-        return self.scope == "fleet" or self.host_name == host
+        return self.scope == "fleet" or (self.scope == "host" and self.host_name == host)
 
 
 @dataclass(frozen=True)
@@ -122,5 +125,5 @@ async def authenticate(engine: AsyncEngine, token: str) -> Principal | None:
         ).first()
     if row is None or not hmac.compare_digest(row.digest, wanted):
         return None
-    scope: Scope = "fleet" if row.scope == "fleet" else "host"
+    scope: Scope = row.scope if row.scope in SCOPES else "read"
     return Principal(token_id=row.id, scope=scope, host_name=row.host_name)

@@ -72,7 +72,8 @@ async def test_batch_and_fleet_token(client: httpx.AsyncClient, service: Service
     batch = [report(host=f"node-{i}", seq=1) for i in range(3)]
     response = await client.post("/api/v1/reports", json=batch, headers=auth(fleet))
     assert response.json() == {"accepted": 3, "stale": 0}
-    fleet_json = (await client.get("/api/v1/fleet")).json()
+    assert (await client.get("/api/v1/fleet")).status_code == 401
+    fleet_json = (await client.get("/api/v1/fleet", headers=auth(fleet))).json()
     assert sorted(h["name"] for h in fleet_json["hosts"]) == ["node-0", "node-1", "node-2"]
     assert fleet_json["hosts"][0]["gpus"][0]["processes"][0]["user"] == "alice"
 
