@@ -83,8 +83,11 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+            # arrives as the event is set, and stop() then waits for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), SWEEP_INTERVAL_S)
+                async with asyncio.timeout(SWEEP_INTERVAL_S):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.sweep()
