@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -40,8 +41,26 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _sane_time(value: datetime) -> datetime:
+    """In UTC between 2000 and 2100: a year-1 or year-9999 time with an offset overflows."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time out of range") from None
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError("time must be between 2000 and 2100 (UTC)")
+    return value
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 HostName = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_printable)]
+# One line of text each, as long as its column stores (so PostgreSQL never refuses it).
 ShortText = Annotated[str, Field(max_length=256), AfterValidator(_printable)]
+Text128 = Annotated[str, Field(max_length=128), AfterValidator(_printable)]
+Text64 = Annotated[str, Field(max_length=64), AfterValidator(_printable)]
+Text32 = Annotated[str, Field(max_length=32), AfterValidator(_printable)]
+Moment = Annotated[AwareDatetime, AfterValidator(_sane_time)]
 LongText = Annotated[str, Field(max_length=65536), AfterValidator(_no_nul)]
 MiB = Annotated[int, Field(ge=0, le=MAX_MIB)]
 Watts = Annotated[float, Field(ge=0, le=100_000)]
@@ -63,7 +82,7 @@ class GpuIn(BaseModel):
     model_config = _model
 
     index: int = Field(ge=0, le=1023)
-    uuid: ShortText | None = None
+    uuid: Text128 | None = None
     name: ShortText | None = None
     utilization_gpu: int | None = Field(default=None, ge=0, le=100)
     memory_used_mib: MiB | None = None
@@ -100,12 +119,12 @@ class HostReportIn(BaseModel):
 
     host: HostName
     seq: int = Field(ge=0, le=2**62)
-    sampled_at: AwareDatetime
+    sampled_at: Moment
     gpus: list[GpuIn] = Field(default_factory=list, max_length=1024)
     host_metrics: HostMetricsIn = Field(default_factory=HostMetricsIn)
-    gpu_backend: ShortText | None = None
+    gpu_backend: Text64 | None = None
     gpu_error: LongText | None = None
-    agent_version: ShortText | None = None
+    agent_version: Text64 | None = None
 
     @field_validator("gpus")
     @classmethod
@@ -142,11 +161,11 @@ MetricValue = Annotated[float | int | bool | ShortText | None, BeforeValidator(_
 class RunEventIn(BaseModel):
     model_config = _model
 
-    key: Annotated[str, Field(min_length=1, max_length=128)]
+    key: Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_printable)]
     run_id: RunId
     kind: EventKind
     host: HostName
-    at: AwareDatetime
+    at: Moment
     name: ShortText
     rank: int = Field(default=0, ge=0, le=1_000_000)
     job: ShortText | None = None
@@ -159,12 +178,12 @@ class RunEventIn(BaseModel):
     cwd: LongText | None = None
     pid: int | None = Field(default=None, ge=0, le=2**31)
     gpus: list[Annotated[int, Field(ge=0, le=1023)]] | None = Field(default=None, max_length=1024)
-    git_commit: ShortText | None = None
+    git_commit: Text64 | None = None
     step: float | None = Field(default=None, ge=0, le=1e15)
     total: float | None = Field(default=None, gt=0, le=1e15)
     metrics: dict[ShortText, MetricValue] | None = Field(default=None, max_length=64)
     exit_code: int | None = Field(default=None, ge=-1024, le=1024)
-    signal: ShortText | None = None
+    signal: Text32 | None = None
     duration_s: float | None = Field(default=None, ge=0, le=1e9)
     peak_gpu_memory_mib: MiB | None = None
     output_tail: LongText | None = None

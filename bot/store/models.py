@@ -64,7 +64,7 @@ class Host(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_sampled_at: Mapped[datetime]
     host_metrics: Mapped[dict[str, Any]]
-    gpu_backend: Mapped[str | None] = mapped_column(String(32))
+    gpu_backend: Mapped[str | None] = mapped_column(String(64))
     gpu_error: Mapped[str | None] = mapped_column(Text)
     agent_version: Mapped[str | None] = mapped_column(String(64))
     # A digest of the latest report's GPU processes, and the one the unwrapped-run check last
