@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--read", metavar="NAME", help="a token that may only read the fleet (GET /api/v1/fleet)"
     )
     token_sub.add_parser("list", help="list tokens (never their values)")
+    host = sub.add_parser("host", help="manage hosts")
+    host_sub = host.add_subparsers(dest="host_command", required=True, metavar="ACTION")
+    remove = host_sub.add_parser("remove", help="forget a decommissioned host (runs are kept)")
+    remove.add_argument("name", help="the host's name, as /gpus shows it")
     revoke = token_sub.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", type=int)
 

@@ -26,6 +26,7 @@ from dlbot.bot.redaction import redact
 from dlbot.bot.render.text import render_text, table_text
 from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.settings import Settings
+from dlbot.bot.store.hosts import host_name_problem, remove_host
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
 
@@ -73,6 +74,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "serve": serve,
         "ask": ask,
         "token": token,
+        "host": host,
         "db": db,
         "sota": sota,
     }
@@ -258,6 +260,9 @@ async def _token(args: argparse.Namespace, service: Service) -> int:
         if [bool(args.host), bool(args.fleet), bool(args.read)].count(True) != 1:
             print("give one of HOST, --fleet NAME or --read NAME", file=sys.stderr)
             return 2
+        if args.host and (problem := host_name_problem(args.host)):
+            print(problem, file=sys.stderr)
+            return 2
         if args.fleet:
             value = await create_token(service.engine, "fleet", args.fleet)
             print(f"Fleet token {args.fleet!r} (valid for any host name). Shown only once:")
@@ -292,6 +297,19 @@ async def _token(args: argparse.Namespace, service: Service) -> int:
         return 0
     print(f"No active token with id {args.id}.", file=sys.stderr)
     return 1
+
+
+async def host(args: argparse.Namespace, settings: Settings) -> int:
+    service = Service.from_settings(settings)
+    try:
+        await upgrade(service.engine)
+        if await remove_host(service.engine, args.name):
+            print(f"Host {args.name!r} removed; it reappears if it reports again.")
+            return 0
+        print(f"No host named {args.name!r}.", file=sys.stderr)
+        return 1
+    finally:
+        await service.engine.dispose()
 
 
 async def db(args: argparse.Namespace, settings: Settings) -> int:

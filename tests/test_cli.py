@@ -137,3 +137,15 @@ def test_ports_out_of_range_or_taken_are_refused_before_starting(cli_env: dict[s
     assert (
         f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
     )
+
+
+@pytest.mark.parametrize("name", ["bad host/with slash", "   ", "gpu-", "a" * 64 + ".lab"])
+def test_token_create_refuses_what_is_not_a_host_name(cli_env: dict[str, str], name: str) -> None:
+    result = dlbot(cli_env, "token", "create", name, check=False)
+    assert result.returncode == 2 and "host name" in result.stderr
+    assert "dlb_" not in result.stdout
+
+
+def test_host_remove_says_when_there_is_no_such_host(cli_env: dict[str, str]) -> None:
+    missing = dlbot(cli_env, "host", "remove", "gpu-99", check=False)
+    assert missing.returncode == 1 and "No host named 'gpu-99'" in missing.stderr

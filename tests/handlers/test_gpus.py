@@ -11,6 +11,7 @@ from dlbot.bot.platforms.slack.render import render_slack
 from dlbot.bot.platforms.telegram.render import render_telegram
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service
+from dlbot.bot.store.hosts import remove_host
 from dlbot.bot.store.models import Host
 from dlbot.handlers.reply import Code, Table
 from dlbot.wire import utc_now
@@ -150,3 +151,12 @@ async def test_host_without_gpu_says_so(testbot: TestBot, service: Service) -> N
     text = await testbot.ask("/gpus cpu-box")
     assert "No GPU: NVML unavailable" in text
     assert "no GPU" in render_text(await service.ask("/gpus"))
+
+
+async def test_a_removed_host_leaves_gpus_until_it_reports_again(service: Service) -> None:
+    await ingest(service, report(host="gpu-old"), report(host="gpu-07"))
+    assert await remove_host(service.engine, "gpu-old")
+    assert not await remove_host(service.engine, "gpu-old")
+    assert "gpu-old" not in render_text(await service.ask("/gpus"))
+    await ingest(service, report(host="gpu-old", seq=5))
+    assert "gpu-old" in render_text(await service.ask("/gpus"))
