@@ -315,8 +315,12 @@ async def host(args: argparse.Namespace, settings: Settings) -> int:
 async def db(args: argparse.Namespace, settings: Settings) -> int:
     service = Service.from_settings(settings)
     try:
-        await upgrade(service.engine)
+        before, after = await upgrade(service.engine)
     finally:
         await service.engine.dispose()
-    print(f"Database {_database_label(settings)} is up to date.")
+    label = _database_label(settings)
+    if before == after:
+        print(f"Database {label} was already at revision {after}; nothing to do.")
+    else:
+        print(f"Database {label} upgraded from revision {before or '(empty)'} to {after}.")
     return 0

@@ -51,7 +51,8 @@ def summary(hosts: Sequence[HostSummary]) -> Reply:
     blocks: list[Block] = [
         Heading("GPU fleet"),
         para(
-            f"{len(hosts)} hosts ({len(online)} online, {len(offline)} offline) · {n_gpus} GPUs: ",
+            f"{messages.count(len(hosts), 'host')} ({len(online)} online, {len(offline)} offline)"
+            f" · {messages.count(n_gpus, 'GPU')}: ",
             Bold(f"{n_live - n_free} busy"),
             ", ",
             Bold(f"{n_free} free"),
@@ -180,14 +181,18 @@ def free(found: Sequence[FreeGpus]) -> Reply:
     ]
     blocks: list[Block] = [
         Heading("Free GPUs"),
-        para(f"{total} free GPUs on {len(candidates)} hosts. ", messages.FREE_GPUS_HINT),
+        para(
+            f"{messages.count(total, 'free GPU')} on {messages.count(len(candidates), 'host')}. ",
+            messages.FREE_GPUS_HINT,
+        ),
         Code("\n".join(lines)),
     ]
     if len(candidates) > MAX_FREE_HOSTS:
         rest = candidates[MAX_FREE_HOSTS:]
         blocks.append(
             para(
-                f"+{len(rest)} more hosts with {sum(len(f.indexes) for f in rest)} free GPUs; "
+                f"+{messages.count(len(rest), 'more host')} with "
+                f"{messages.count(sum(len(f.indexes) for f in rest), 'free GPU')}; "
                 "ask for one with ",
                 Mono("/gpus HOST"),
             )

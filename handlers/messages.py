@@ -25,6 +25,11 @@ NO_FREE_GPUS = "No free GPU on any online host right now."
 FREE_GPUS_HINT = "Paste the line for a host into your shell before starting training there."
 
 
+def count(n: int, noun: str) -> str:
+    """``1 host``, ``2 hosts``, ``0 GPUs``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def incident(incident_id: str) -> str:
     return f"Something went wrong on our side (incident {incident_id}). The admins can look it up."
 

@@ -48,11 +48,6 @@ def test_token_create_prints_the_token_last_and_works_without_a_server(
     assert bad.returncode == 2
 
 
-def test_db_upgrade(cli_env: dict[str, str]) -> None:
-    assert "up to date" in dlbot(cli_env, "db", "upgrade").stdout
-    assert "up to date" in dlbot(cli_env, "db", "upgrade").stdout
-
-
 def test_ask_unknown_command_exits_non_zero(cli_env: dict[str, str]) -> None:
     result = dlbot(cli_env, "ask", "/nonsense", check=False)
     assert result.returncode == 1 and "Unknown command /nonsense" in result.stdout
@@ -149,3 +144,10 @@ def test_token_create_refuses_what_is_not_a_host_name(cli_env: dict[str, str], n
 def test_host_remove_says_when_there_is_no_such_host(cli_env: dict[str, str]) -> None:
     missing = dlbot(cli_env, "host", "remove", "gpu-99", check=False)
     assert missing.returncode == 1 and "No host named 'gpu-99'" in missing.stderr
+
+
+def test_db_upgrade_says_what_it_did(cli_env: dict[str, str]) -> None:
+    first = dlbot(cli_env, "db", "upgrade").stdout
+    again = dlbot(cli_env, "db", "upgrade").stdout
+    assert "upgraded from revision (empty) to 0008_gpu_backend_length" in first
+    assert "already at revision 0008_gpu_backend_length; nothing to do" in again

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -110,6 +110,19 @@ async def post_events(
     if service.dispatcher is not None:
         service.dispatcher.notify()
     return EventsResult(accepted=len(body) - duplicates, duplicates=duplicates)
+
+
+HOME_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>dlbot</title></head>
+<body><h1>dlbot</h1><p>The central service of dlbot: GPU hosts report here, and chat commands
+and alerts are answered from here.</p><ul><li><a href="/docs">/docs</a>: the HTTP API</li>
+<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="/healthz">/healthz</a>: health, and which chat platforms are connected</li></ul>
+</body></html>"""
+
+
+async def home() -> HTMLResponse:
+    """What this service is, for whoever opens its address in a browser."""
+    return HTMLResponse(HOME_PAGE)
 
 
 async def get_fleet(
@@ -213,6 +226,7 @@ ROUTES: list[BaseRoute] = [
         summary="Ingest training-run events",
     ),
     APIRoute("/api/v1/fleet", get_fleet, methods=["GET"], summary="Latest state of every host"),
+    APIRoute("/", home, methods=["GET"], include_in_schema=False, response_class=HTMLResponse),
     APIRoute("/healthz", healthz, methods=["GET"], summary="Liveness and database check"),
     APIRoute(
         "/metrics", metrics, methods=["GET"], summary="Prometheus metrics", response_class=Response

@@ -76,3 +76,9 @@ async def test_metrics_can_require_a_token(client: httpx.AsyncClient, service: S
     assert (await client.get("/metrics", headers=auth("wrong"))).status_code == 401
     scraped = await client.get("/metrics", headers=auth("metrics-secret-1"))
     assert scraped.status_code == 200 and "dlbot_hosts_up" in scraped.text
+
+
+async def test_the_home_page_says_what_this_is(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "dlbot" in page.text and 'href="/metrics"' in page.text

@@ -71,3 +71,11 @@ def test_chat_settings_are_in_env_example() -> None:
     assert len(names) == 15
     for name in names:
         assert re.search(rf"^# .+\n{name}=", example, re.MULTILINE), name
+
+
+def test_manifest_usage_hints_match_the_commands_usage() -> None:
+    manifest = yaml.safe_load((ROOT / "deploy" / "slack-app-manifest.yaml").read_text())
+    for entry in manifest["features"]["slash_commands"]:
+        command = REGISTRY.get(entry["command"].removeprefix("/"))
+        if command is not None:
+            assert entry["usage_hint"] == command.usage.partition(" ")[2], entry["command"]

@@ -50,7 +50,7 @@ async def test_group_command_via_get_updates(
     (sent,) = await fake_telegram.wait_for("sendMessage")
     assert sent.params["chat_id"] == GROUP_CHAT
     assert sent.params["parse_mode"] == "HTML"
-    assert sent.params["text"].startswith("<b>Free GPUs</b>\n\n1 free GPUs on 1 hosts.")
+    assert sent.params["text"].startswith("<b>Free GPUs</b>\n\n1 free GPU on 1 host.")
     assert "<pre>gpu-07: 1 free  CUDA_VISIBLE_DEVICES=0</pre>" in sent.params["text"]
     assert json.loads(sent.params["reply_parameters"])["message_id"] == 1366
     assert fake_telegram.calls("deleteWebhook"), "polling starts by removing any webhook"

@@ -47,7 +47,7 @@ async def test_empty_fleet_explains_how_to_add_a_host(testbot: TestBot) -> None:
 async def test_one_host(testbot: TestBot, service: Service) -> None:
     await ingest(service, report(gpus=1))
     text = await testbot.ask("/gpus")
-    assert "1 hosts (1 online, 0 offline)" in text
+    assert "1 host (1 online, 0 offline)" in text
     assert "1 busy" in text and "0 free" in text
     assert "gpu-07" in text and "alice" in text
 
