@@ -57,6 +57,7 @@ class StoreRuns:
         return await self._select(self._scoped(query, host, user))
 
     async def find(self, id_prefix: str) -> Sequence[RunView]:
+        """Runs whose id starts with ``id_prefix``; else the newest run of that name."""
         prefix = id_prefix.replace("\\", "").replace("%", "").replace("_", r"\_")
         if not prefix:
             return []
@@ -68,7 +69,10 @@ class StoreRuns:
         )
         found = await self._select(query)
         exact = [r for r in found if r.id == id_prefix]
-        return exact or found
+        if exact or found:
+            return exact or found
+        by_name = select(runs_t).where(runs_t.c.name == id_prefix)
+        return await self._select(by_name.order_by(runs_t.c.started_at.desc()).limit(1))
 
     async def host_exists(self, host: str) -> bool:
         async with self._engine.connect() as conn:

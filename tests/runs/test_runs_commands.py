@@ -75,7 +75,9 @@ async def test_run_detail_by_id_prefix(with_runs: httpx.AsyncClient, testbot: Te
     assert (
         "torch.OutOfMemoryError" in text and "crashed (exit 1)" in text and "    a\n    b" in text
     )
-    assert "No run with id" in await testbot.ask("/run zzzz")
+    assert "No run with id or name 'zzzz'" in await testbot.ask("/run zzzz")
+    by_name = await testbot.ask("/run bert")
+    assert "torch.OutOfMemoryError" in by_name and "crashed (exit 1)" in by_name
 
 
 async def test_runs_mine_needs_a_link_then_filters(
