@@ -10,6 +10,7 @@ traceback, before any handler sees the record.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -24,20 +25,19 @@ MIN_SECRET_CHARS = 6  # shorter values would mask ordinary words
 SECRET_NAMES = ("token", "secret", "webhook_url")
 
 _secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
 _lock = threading.Lock()
 _formatter = logging.Formatter()
 _original_factory = logging.getLogRecordFactory()
 
 
 def redact(text: str) -> str:
-    for secret in sorted(_secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+    return _pattern.sub(MASK, text) if _pattern is not None else text
 
 
 def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     record = _original_factory(*args, **kwargs)
-    if not _secrets:
+    if _pattern is None:
         return record
     message = record.getMessage()
     clean = redact(message)
@@ -69,7 +69,12 @@ def settings_secrets(settings: Settings) -> list[str]:
 
 def register(secrets: Iterable[str]) -> None:
     """Mask these values in every log record from now on."""
+    global _pattern
     with _lock:
         _secrets.update(s for s in secrets if len(s) >= MIN_SECRET_CHARS)
+        if _secrets:
+            # Longest first, so a secret that contains another is masked whole.
+            ordered = sorted(_secrets, key=len, reverse=True)
+            _pattern = re.compile("|".join(map(re.escape, ordered)))
         if logging.getLogRecordFactory() is not _redacting_factory:
             logging.setLogRecordFactory(_redacting_factory)

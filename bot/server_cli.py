@@ -61,7 +61,7 @@ def _problems(exc: Exception) -> list[str]:
             f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         ]
-    if isinstance(exc, SQLAlchemyError | OSError) and not isinstance(exc, CommandError):
+    if isinstance(exc, SQLAlchemyError | OSError):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return [f"the database cannot be used ({type(exc).__name__}: {first[:200]})"]
     return [str(exc)]

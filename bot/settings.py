@@ -80,6 +80,7 @@ class Settings(
     stall_minutes: float = Field(default=30, gt=0, alias="DLBOT_STALL_MINUTES")
     unwrapped_min_minutes: float = Field(default=10, ge=0, alias="DLBOT_UNWRAPPED_MIN_MINUTES")
     alerts_disabled: str = Field(default="", alias="DLBOT_ALERTS_DISABLED")
+    ranks_settle_s: float = Field(default=10, ge=0, le=600, alias="DLBOT_RANKS_SETTLE_SECONDS")
     metrics_token: SecretStr | None = Field(default=None, alias="DLBOT_METRICS_TOKEN")
 
     @field_validator("database_url")

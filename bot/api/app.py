@@ -7,6 +7,7 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -106,7 +107,13 @@ async def post_events(
                 raise HTTPException(
                     403, f"runs of another host may not be changed with this token: {foreign}"
                 )
-        duplicates = await apply_events(conn, body, service.alert_destinations, service.rules)
+        duplicates = await apply_events(
+            conn,
+            body,
+            service.alert_destinations,
+            service.rules,
+            timedelta(seconds=service.settings.ranks_settle_s),
+        )
     if service.dispatcher is not None:
         service.dispatcher.notify()
     return EventsResult(accepted=len(body) - duplicates, duplicates=duplicates)

@@ -3,8 +3,9 @@ in the same transaction.
 
 The ranks of a distributed job are one run (``runs.generations`` picks which). Its crash alert
 names the first failure (rank, host, exception) and how many ranks failed: it waits
-``RANKS_SETTLE_S`` for the other ranks' failures, which update it until it is sent; a rank that
-fails later (a collective that lost its peer) is counted and folded in, with no second alert.
+``settle`` (DLBOT_RANKS_SETTLE_SECONDS) for the other ranks' failures, which update it until
+it is sent; a rank that fails later (a collective that lost its peer) is counted and folded
+in, with no second alert.
 A command that failed to start is shown in /runs and /run, and alerts nobody.
 """
 
@@ -32,7 +33,6 @@ events_t = table(RunEvent)
 alerts_t = table(Alert)
 outbox_t = table(OutboxRow)
 MAX_TAIL_STORED = 16_384
-RANKS_SETTLE_S = 10.0
 FAILURES = ("crashed", "failed_to_start")
 COPIED = (
     "user",
@@ -77,6 +77,7 @@ async def apply_events(
     events: Sequence[RunEventIn],
     destinations: Destinations,
     rules: frozenset[str],
+    settle: timedelta,
 ) -> int:
     """Store and apply new events in order; returns how many were duplicates."""
     now = utc_now()
@@ -103,7 +104,7 @@ async def apply_events(
             if event.kind in FAILURES:
                 await _refresh_alert(conn, updated)
         elif updated["state"] in ("finished", "crashed") and f"run_{updated['state']}" in rules:
-            await _alert_end(conn, updated, destinations, now)
+            await _alert_end(conn, updated, destinations, now, settle)
     return duplicates
 
 
@@ -213,6 +214,7 @@ async def _alert_end(
     run: dict[str, Any],
     destinations: Destinations,
     now: datetime,
+    settle: timedelta,
 ) -> None:
     kind, stored = _end_alert(run)
     created = await create_alert(
@@ -226,7 +228,7 @@ async def _alert_end(
         mute_targets=[run["host"], run["name"]],
     )
     if created and kind == "run_crashed" and (run["world_size"] or 0) > 1:
-        await _hold(conn, stored, now + timedelta(seconds=RANKS_SETTLE_S))
+        await _hold(conn, stored, now + settle)
 
 
 async def _hold(conn: AsyncConnection, stored: str, until: datetime) -> None:

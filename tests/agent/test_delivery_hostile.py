@@ -17,7 +17,7 @@ from dlbot.agent.daemon import Agent, Sampler
 from dlbot.agent.gpu import NvmlBackend
 from dlbot.agent.reporter import Backoff, Outcome, Problem, Reporter
 from dlbot.agent.spool import Spool
-from tests.agent.fake_dlbot import (
+from tests.fakes.dlbot_server import (
     EVENTS,
     REPORTS,
     FakeDlbot,

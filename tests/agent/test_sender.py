@@ -18,7 +18,7 @@ import pytest
 
 from dlbot.agent.sender import Exit
 from dlbot.agent.spool import Spool
-from tests.agent.fake_dlbot import EVENTS, FakeDlbot, Reply, detail
+from tests.fakes.dlbot_server import EVENTS, FakeDlbot, Reply, detail
 from tests.support import free_port
 
 TOKEN = "dlb_sender-secret-41c2"

@@ -115,6 +115,7 @@ def stack_settings(
             "telegram_allowed_chats": (ALERT_CHAT,),
             "telegram_alert_chat": ALERT_CHAT,
             "check_interval": 0.5,
+            "ranks_settle_s": 5.0,
             **overrides,
         }
     )

@@ -229,9 +229,8 @@ def launch(stack: Stack, outcome: str, port: str) -> list[subprocess.Popen[bytes
 
 
 async def test_four_ranks_are_one_run_with_one_crash_alert_then_a_new_job_finishes(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
+    stack: Stack,
 ) -> None:
-    monkeypatch.setattr("dlbot.bot.runs.events.RANKS_SETTLE_S", 5.0)
     ranks = launch(stack, "crash", "29511")
     codes = [await asyncio.to_thread(rank.wait, 60) for rank in ranks]
     assert codes == [1, 1, 1, 1]
