@@ -192,34 +192,6 @@ async def test_system_busy_is_unavailable(fake: FakeDingTalk, sender: DingTalkSe
         await sender.send(DEFAULT_CHAT, outgoing())
 
 
-@pytest.mark.parametrize(
-    "misbehave", [FakeDingTalk.login_page, FakeDingTalk.server_error], ids=["html-200", "502"]
-)
-async def test_not_dingtalk_answering_is_unavailable(
-    fake: FakeDingTalk, sender: DingTalkSender, misbehave: Any
-) -> None:
-    misbehave(fake)
-    with pytest.raises(Unavailable):
-        await sender.send(DEFAULT_CHAT, outgoing())
-    assert fake.delivered(METHOD) == []
-
-
-async def test_a_slow_answer_is_unavailable(fake: FakeDingTalk, sender: DingTalkSender) -> None:
-    fake.slow(3.0)
-    await sender.client.aclose()
-    sender.client = httpx.AsyncClient(timeout=0.2)
-    with pytest.raises(Unavailable, match="in time"):
-        await sender.send(DEFAULT_CHAT, outgoing())
-
-
-async def test_an_unknown_code_is_rejected_naming_it(
-    fake: FakeDingTalk, sender: DingTalkSender
-) -> None:
-    fake.answer_code(88, "ding talk error[subcode=60011]")
-    with pytest.raises(Rejected, match=r"errcode 88: ding talk error\[subcode=60011\]"):
-        await sender.send(DEFAULT_CHAT, outgoing())
-
-
 async def test_an_unknown_token_is_rejected_without_showing_it(
     fake: FakeDingTalk, caplog: pytest.LogCaptureFixture
 ) -> None:

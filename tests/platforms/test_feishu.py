@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from dlbot.bot.platforms.base import DEFAULT_CHAT, Outgoing
-from dlbot.bot.platforms.errors import RateLimited, Rejected, Unavailable
+from dlbot.bot.platforms.errors import RateLimited, Rejected
 from dlbot.bot.platforms.feishu import messages
 from dlbot.bot.platforms.feishu.platform import PLATFORM
 from dlbot.bot.platforms.feishu.sender import (
@@ -178,34 +178,6 @@ async def test_throttling_waits_out_the_minute(fake: FakeFeishu, sender: FeishuS
         await sender.send(DEFAULT_CHAT, outgoing())
     assert caught.value.retry_after == 60.0
     assert "11232" in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    "misbehave", [FakeFeishu.login_page, FakeFeishu.server_error], ids=["html-200", "502"]
-)
-async def test_not_feishu_answering_is_unavailable(
-    fake: FakeFeishu, sender: FeishuSender, misbehave: Any
-) -> None:
-    misbehave(fake)
-    with pytest.raises(Unavailable):
-        await sender.send(DEFAULT_CHAT, outgoing())
-    assert fake.delivered(METHOD) == []
-
-
-async def test_a_slow_answer_is_unavailable(fake: FakeFeishu, sender: FeishuSender) -> None:
-    fake.slow(3.0)
-    await sender.client.aclose()
-    sender.client = httpx.AsyncClient(timeout=0.2)
-    with pytest.raises(Unavailable, match="in time"):
-        await sender.send(DEFAULT_CHAT, outgoing())
-
-
-async def test_an_unknown_code_is_rejected_naming_it(
-    fake: FakeFeishu, sender: FeishuSender
-) -> None:
-    fake.answer_code(99991, "something new")
-    with pytest.raises(Rejected, match="code 99991: something new"):
-        await sender.send(DEFAULT_CHAT, outgoing())
 
 
 async def test_an_unknown_hook_is_rejected_without_showing_it(
