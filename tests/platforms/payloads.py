@@ -22,6 +22,18 @@ TRACEBACK_TAIL = "\n".join(
     ]
 )
 
+RAW_MARKUP = (
+    "<!channel>",
+    "@everyone",
+    "@here",
+    "<@U123>",
+    '<at user_id="all">',
+    "**bold**",
+    "[x](http://evil)",
+    "<module>",
+)
+"""Markup and mentions from PAYLOADS that no rendered alert may carry as they are."""
+
 PAYLOADS: dict[str, dict[str, Any]] = {
     "run_finished": {
         "id": "r1",

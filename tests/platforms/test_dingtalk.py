@@ -31,19 +31,9 @@ from dlbot.handlers.alert_messages import alert_reply
 from dlbot.handlers.reply import Code, Heading, Reply
 from tests.fakes.coded_webhook import METHOD
 from tests.fakes.dingtalk import FakeDingTalk
-from tests.platforms.payloads import PAYLOADS, alert, huge_crash
+from tests.platforms.payloads import PAYLOADS, RAW_MARKUP, alert, huge_crash
 
 SECRET = "SECdingtalk-test-secret"
-RAW_MARKUP = (
-    "<!channel>",
-    "@everyone",
-    "@here",
-    "<@U123>",
-    '<at user_id="all">',
-    "**bold**",
-    "[x](http://evil)",
-    "<module>",
-)
 
 
 def settings(**values: str | None) -> DingTalkSettings:

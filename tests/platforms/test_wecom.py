@@ -17,18 +17,7 @@ from dlbot.bot.platforms.wecom.settings import WeComSettings, problems
 from dlbot.handlers.alert_messages import alert_reply
 from dlbot.handlers.reply import Code, Heading, Mono, Reply, Table, para
 from tests.fakes.wecom import FakeWeCom
-from tests.platforms.payloads import PAYLOADS, alert, huge_crash
-
-RAW_MARKUP = (
-    "<!channel>",
-    "@everyone",
-    "@here",
-    "<@U123>",
-    '<at user_id="all">',
-    "**bold**",
-    "[x](http://evil)",
-    "<module>",
-)
+from tests.platforms.payloads import PAYLOADS, RAW_MARKUP, alert, huge_crash
 
 
 def settings(**values: str | None) -> WeComSettings:
