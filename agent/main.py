@@ -15,6 +15,7 @@ from dlbot.agent.daemon import Agent, Sampler
 from dlbot.agent.gpu import open_backend
 from dlbot.agent.reporter import Outcome, Problem, Reporter
 from dlbot.agent.spool import Spool
+from dlbot.wire import host_name_problem
 
 log = logging.getLogger("dlbot.agent")
 
@@ -48,6 +49,10 @@ def build_agent(options: AgentOptions, server: str, token: str) -> Agent:
 
 
 def run(options: AgentOptions) -> int:
+    name = options.host_name or socket.gethostname()
+    if problem := host_name_problem(name):
+        print(f"dlbot agent: {problem}; choose one with --host-name NAME", file=sys.stderr)
+        return 2
     if options.dry_run:
         sampler = Sampler(
             backend=open_backend(options.gpu_backend),

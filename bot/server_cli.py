@@ -26,9 +26,10 @@ from dlbot.bot.redaction import redact
 from dlbot.bot.render.text import render_text, table_text
 from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.settings import Settings
-from dlbot.bot.store.hosts import host_name_problem, remove_host
+from dlbot.bot.store.hosts import remove_host
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
+from dlbot.wire import host_name_problem
 
 if TYPE_CHECKING:
     import uvicorn

@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from dlbot.wire import EventKind, RunSource
+from dlbot.wire import MAX_HOST_NAME, EventKind, RunSource, host_name_problem
 
 MAX_MIB = 2**40
 
@@ -54,7 +54,19 @@ def _sane_time(value: datetime) -> datetime:
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-HostName = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_printable)]
+
+
+def _host_name(value: str) -> str:
+    if problem := host_name_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+HostName = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_HOST_NAME, pattern=r"^[A-Za-z0-9_.-]+$"),
+    AfterValidator(_host_name),
+]
 # One line of text each, as long as its column stores (so PostgreSQL never refuses it).
 ShortText = Annotated[str, Field(max_length=256), AfterValidator(_printable)]
 Text128 = Annotated[str, Field(max_length=128), AfterValidator(_printable)]

@@ -11,6 +11,7 @@ only: the agent installs without the service's dependencies.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -81,3 +82,20 @@ def format_time(moment: datetime) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+MAX_HOST_NAME = 253
+_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
+def host_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a host name, or None: 1-253 characters in dot-separated labels of
+    1-63 letters, digits, hyphens and underscores that do not start or end with a hyphen."""
+    if not 1 <= len(name) <= MAX_HOST_NAME:
+        return f"a host name has 1 to {MAX_HOST_NAME} characters, not {len(name)}"
+    if not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        return (
+            f"{name!r} is not a host name: each dot-separated part has 1-63 letters, digits, "
+            "hyphens or underscores, and does not start or end with a hyphen"
+        )
+    return None

@@ -60,6 +60,7 @@ def test_dlbot_agent_reads_dot_env(tmp_path: Path) -> None:
         (["--server", "http://h", "--token", "dlb_a b"], {}, "contains spaces"),
         ([], {"DLBOT_SPOOL_MAX_MB": "0.5"}, "DLBOT_SPOOL_MAX_MB=0.5 is too small"),
         ([], {"DLBOT_SPOOL_MAX_MB": "lots"}, "is not a number of MiB"),
+        (["--host-name", "gpu 07"], {}, "'gpu 07' is not a host name"),
     ],
 )
 def test_a_setting_that_cannot_work_is_one_line_and_exit_2(

@@ -44,6 +44,11 @@ REPORT_CASES = [
     (("sampled_at",), "0001-01-01T00:30:00+01:00", "sampled_at"),
     (("sampled_at",), "9999-12-31T23:30:00-01:00", "sampled_at"),
     (("host",), "h" * 254, "host"),
+    (("host",), "<!channel>", "host"),
+    (("host",), "gpu 07", "host"),
+    (("host",), "-gpu07", "host"),
+    (("host",), "gpu07." + "a" * 64, "host"),
+    (("host",), "gpu..07", "host"),
 ]
 EVENT_CASES = [
     ({"git_commit": "a" * 65}, "git_commit"),
@@ -75,10 +80,14 @@ async def test_event_values_are_422_or_stored_never_5xx(
     assert field in {str(part) for e in answer.json()["detail"] for part in e["loc"]}
 
 
+LONGEST_HOST = ".".join(["a" * 63, "b" * 63, "c" * 63, "gpu_07-" + "d" * 54])
+
+
 async def test_the_longest_values_allowed_are_stored(fleet: httpx.AsyncClient) -> None:
-    body = report(host="h" * 253)
+    assert len(LONGEST_HOST) == 253
+    body = report(host=LONGEST_HOST)
     body.update(gpu_backend="rocm-smi-exporter/amd-instinct-mi300x-0001", agent_version="v" * 64)
     body["gpus"][0]["uuid"] = "GPU-" + "f" * 124
     assert (await fleet.post("/api/v1/reports", json=body)).status_code == 200
-    stored = event(git_commit="a" * 64, signal="S" * 32, host="h" * 253, kind="crashed")
+    stored = event(git_commit="a" * 64, signal="S" * 32, host=LONGEST_HOST, kind="crashed")
     assert (await fleet.post("/api/v1/events", json=[stored])).status_code == 200
