@@ -100,7 +100,8 @@ def _port(value: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # `dlbot run` shares the terminal with the training command: only warnings and errors.
-    default_level = "WARNING" if args.command == "run" else "INFO"
+    # `dlbot ask` prints an answer that already says what failed (an unreachable arXiv, say).
+    default_level = {"run": "WARNING", "ask": "ERROR"}.get(args.command, "INFO")
     logging.basicConfig(
         level=os.environ.get("DLBOT_LOG_LEVEL", default_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -135,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"dlbot agent: {exc}", file=sys.stderr)
             return 2
+    if args.command == "ask":
+        from dlbot.bot.terminal import answer_locally
+
+        if (status := answer_locally(args.text)) is not None:
+            return status
     try:
         from dlbot.bot import server_cli
     except ImportError as exc:

@@ -23,12 +23,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dlbot.bot.platforms.running import ChatConfigError, config_problems
 from dlbot.bot.redaction import redact
-from dlbot.bot.render.text import render_text, table_text
+from dlbot.bot.render.text import table_text
 from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.hosts import remove_host
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
+from dlbot.bot.terminal import invocation_of, print_reply
 from dlbot.wire import host_name_problem
 
 if TYPE_CHECKING:
@@ -240,11 +241,10 @@ async def ask(args: argparse.Namespace, settings: Settings) -> int:
     service = Service.from_settings(settings)
     try:
         await upgrade(service.engine)
-        reply = await service.ask(" ".join(args.text))
+        reply = await service.run_command(invocation_of(args.text))
     finally:
         await service.engine.dispose()
-    print(render_text(reply))
-    return 0 if reply.ok else 1
+    return print_reply(reply)
 
 
 async def token(args: argparse.Namespace, settings: Settings) -> int:

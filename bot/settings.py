@@ -15,7 +15,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dlbot.agent.config import data_dir as default_data_dir
-from dlbot.bot.alerts.rules import enabled_rules
 from dlbot.bot.platforms.base import IdList
 from dlbot.bot.platforms.dingtalk.settings import DingTalkSettings
 from dlbot.bot.platforms.discord.settings import DiscordSettings
@@ -91,7 +90,11 @@ class Settings(
     @field_validator("alerts_disabled")
     @classmethod
     def _known_rules(cls, value: str) -> str:
-        enabled_rules(value)
+        if value.strip():
+            # The rule table pulls in the store; `dlbot ask` with no rules disabled skips it.
+            from dlbot.bot.alerts.rules import enabled_rules
+
+            enabled_rules(value)
         return value
 
     @field_validator(

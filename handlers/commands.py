@@ -46,13 +46,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", run_messages.RUN_SUMMARY, run_messages.RUN_USAGE, run_command),
     Command("link", run_messages.LINK_SUMMARY, run_messages.LINK_USAGE, link_command),
     Command("mute", run_messages.MUTE_SUMMARY, run_messages.MUTE_USAGE, mute_command),
-    Command("help", "List the commands", "/help", help_command),
+    Command("help", "List the commands", "/help", help_command, local=True),
     Command(
         "tip",
         tip_messages.TIP_SUMMARY,
         tip_messages.TIP_USAGE,
         tip_command,
         examples=("/tip onnx", "/tip 多GPU", "/tip zh cuda-oom", "/tip"),
+        local=True,
     ),
     Command(
         "sota",

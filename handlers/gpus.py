@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rapidfuzz import process as fuzzy
 
 from dlbot.handlers import messages
-from dlbot.handlers.fleet import FreeGpus, GpuView, HostSummary, HostView
+from dlbot.handlers.fleet import FleetQuery, FreeGpus, GpuView, HostSummary, HostView
 from dlbot.handlers.registry import Context, Invocation, UsageError
 from dlbot.handlers.reply import Block, Bold, Code, Heading, Mono, Reply, Table, para
 
@@ -24,17 +24,24 @@ MAX_PROCESSES_PER_GPU = 5
 MAX_COMMAND_CHARS = 160
 
 
+def _fleet(context: Context) -> FleetQuery:
+    if context.fleet is None:
+        raise RuntimeError("the service did not provide a fleet query")
+    return context.fleet
+
+
 async def gpus_command(invocation: Invocation, context: Context) -> Reply:
     if len(invocation.args) > 1:
         raise UsageError("Give at most one host name.")
+    fleet = _fleet(context)
     if not invocation.args:
-        return summary(await context.fleet.summary())
+        return summary(await fleet.summary())
     target = invocation.args[0]
     if target.lower() == "free":
-        return free(await context.fleet.free())
-    host = await context.fleet.host(target)
+        return free(await fleet.free())
+    host = await fleet.host(target)
     if host is None:
-        names = await context.fleet.host_names()
+        names = await fleet.host_names()
         close = [m[0] for m in fuzzy.extract(target, names, limit=3, score_cutoff=60)]
         return messages.unknown_host(target, close)
     return detail(host, context)

@@ -44,8 +44,10 @@ class Invocation:
 
 @dataclass(frozen=True)
 class Context:
-    fleet: FleetQuery
+    """What a command may read. A ``local`` command gets only ``now`` and ``language``."""
+
     now: datetime
+    fleet: FleetQuery | None = None
     destinations: DestinationsQuery | None = None
     knowledge: KnowledgeQuery | None = None
     runs: RunsQuery | None = None
@@ -67,6 +69,8 @@ class Command:
     handler: Handler
     admin: bool = False
     examples: tuple[str, ...] = field(default=())
+    local: bool = False
+    """Answers from dlbot's own data alone, so `dlbot ask` runs it without opening the store."""
 
 
 def parse(text: str) -> Invocation | None:

@@ -53,6 +53,51 @@ def test_ask_unknown_command_exits_non_zero(cli_env: dict[str, str]) -> None:
     assert result.returncode == 1 and "Unknown command /nonsense" in result.stdout
 
 
+HEAVY = ("sqlalchemy", "fastapi", "starlette", "slack_bolt", "telegram", "apscheduler", "alembic")
+
+
+@pytest.mark.parametrize("question", ["/help", "/tip onnx", "/tip 显存不够"])
+def test_ask_answers_help_and_tips_without_the_store_web_framework_or_chat_sdks(
+    cli_env: dict[str, str], question: str
+) -> None:
+    probe = (
+        "import sys\n"
+        "from dlbot.bot.cli import main\n"
+        f"status = main(['ask', {question!r}])\n"
+        f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})\n"
+        "print('LOADED', *loaded, status)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "LOADED 0", result.stdout[-300:]
+    assert not Path(cli_env["DLBOT_DATA_DIR"]).exists(), "no database was created"
+
+
+def test_ask_into_a_closed_pipe_ends_quietly(cli_env: dict[str, str]) -> None:
+    """`dlbot ask /help | head -0`: the reader is gone before the answer is written."""
+    with subprocess.Popen(
+        [*DLBOT, "ask", "/help"], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 0
+    assert stderr == ""
+
+
+def test_ask_sota_says_once_that_live_sources_are_unavailable(cli_env: dict[str, str]) -> None:
+    offline = {**cli_env, "ARXIV_API_URL": f"http://127.0.0.1:{free_port()}/api/query"}
+    result = dlbot(offline, "ask", "/sota imagenet")
+    assert "Live sources unavailable right now" in result.stdout
+    assert result.stderr == "", "the answer already says so: no log line above it"
+
+
 def test_up_serves_and_reports_this_host(cli_env: dict[str, str], tmp_path: Path) -> None:
     port = free_port()
     log = (tmp_path / "up.log").open("w")

@@ -1,0 +1,50 @@
+"""`dlbot ask`: one chat command answered in the terminal.
+
+A ``local`` command (/help, /tip) answers from dlbot's own data, so it runs before the store,
+the web framework or any chat SDK is imported: the answer comes in well under a second. Every
+other command goes through the service (``server_cli.ask``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from pydantic import ValidationError
+
+from dlbot.bot.render.text import render_text
+from dlbot.bot.settings import Settings
+from dlbot.handlers.commands import REGISTRY
+from dlbot.handlers.registry import Context, Invocation, parse
+from dlbot.handlers.reply import Reply
+from dlbot.wire import utc_now
+
+
+def invocation_of(words: list[str]) -> Invocation:
+    return parse(" ".join(words)) or Invocation(command="help", args=())
+
+
+def answer_locally(words: list[str]) -> int | None:
+    """The exit status after printing a local command's answer; None when the command needs
+    the service, or the settings are invalid (the service path reports them)."""
+    invocation = invocation_of(words)
+    command = REGISTRY.get(invocation.command)
+    if command is None or not command.local:
+        return None
+    try:
+        language = Settings().language
+    except ValidationError:
+        return None
+    context = Context(now=utc_now(), language=language)
+    return print_reply(asyncio.run(REGISTRY.run(invocation, context)))
+
+
+def print_reply(reply: Reply) -> int:
+    """Print a reply; a reader that stops early (``| head -1``) ends it quietly."""
+    try:
+        print(render_text(reply), flush=True)
+    except BrokenPipeError:
+        # Python's advice: point stdout at devnull so the flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0 if reply.ok else 1
