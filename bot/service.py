@@ -110,6 +110,7 @@ class Service:
         self.dispatcher.start()
         self._scheduler = make_scheduler(self.checks, self.settings.check_interval)
         self._scheduler.start()
+        self.metrics.set_leader(True)
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.routing import BaseRoute, Route
 
 from dlbot.bot.api.limits import BodySizeLimit
-from dlbot.bot.api.metrics import exposition
+from dlbot.bot.api.metrics import exposition, read_scrape
 from dlbot.bot.platforms.messages import NOT_CONNECTED
 from dlbot.bot.platforms.table import PLATFORMS
 from dlbot.bot.runs.events import apply_events, foreign_runs
@@ -182,7 +182,8 @@ async def metrics(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Response:
     """Open by default, as Prometheus expects; DLBOT_METRICS_TOKEN makes it need that bearer
-    token. Gauges and counters only: no user names or command lines."""
+    token. Gauges and counters only: user names only as owners of GPU memory, no command
+    lines."""
     expected = service.settings.metrics_token
     if expected is not None and not (
         credentials is not None
@@ -193,7 +194,8 @@ async def metrics(
         raise HTTPException(401, "missing or wrong metrics token", headers=_BEARER)
     service.metrics.set_platforms(service.platforms.connected())
     # Formatting a large fleet takes a while: in a thread, the event loop keeps serving.
-    body = await asyncio.to_thread(exposition, service.metrics, await service.fleet.gauges())
+    scrape = await read_scrape(service.fleet, service.engine)
+    body = await asyncio.to_thread(exposition, service.metrics, scrape)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,18 +1,29 @@
-"""Prometheus metrics: per-GPU gauges and hosts up from the store; the service's own counter of
-reports, how long ingest transactions and periodic checks take, and which platforms are
-connected."""
+"""Prometheus metrics: per-GPU gauges, per-user GPU memory, hosts up, runs by state and the
+alert outbox's backlog, read from the store at scrape time; the service's own counter of reports,
+how long ingest transactions and periodic checks take, which platforms are connected and whether
+this replica is the leader.
+
+GPU gauges carry the labels dashboards join on: ``host``, ``gpu`` (index), ``uuid`` and
+``model``, with dcgm-exporter's meanings (its ``Hostname``, ``gpu``, ``UUID``, ``modelName``;
+deploy/README.md has the whole mapping). Nothing here carries a command line."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dlbot.bot.store.fleet import GpuGauges
+from dlbot.bot.store.counts import OutboxBacklog, outbox_backlog, runs_by_state
+from dlbot.bot.store.fleet import GpuGauges, StoreFleet, UserMemory
+from dlbot.wire import utc_now
 
 MIB = 1024 * 1024
+GPU_LABELS = ("host", "gpu", "uuid", "model")
 
 
 class ServiceMetrics:
@@ -46,6 +57,14 @@ class ServiceMetrics:
             ["platform"],
             registry=self.registry,
         )
+        self.leader = Gauge(
+            "dlbot_leader",
+            "1 when this replica runs the periodic checks, else 0",
+            registry=self.registry,
+        )
+
+    def set_leader(self, leader: bool) -> None:
+        self.leader.set(1 if leader else 0)
 
     def set_platforms(self, connected: Mapping[str, bool]) -> None:
         for platform, up in connected.items():
@@ -58,12 +77,58 @@ class ServiceMetrics:
         self.checks.labels(check).observe(seconds)
 
 
+@dataclass(frozen=True)
+class FleetScrape:
+    """What one scrape reads from the store."""
+
+    gpus: Sequence[GpuGauges]
+    users: Sequence[UserMemory]
+    runs: Mapping[str, int]
+    outbox: OutboxBacklog
+    at: datetime
+
+
+async def read_scrape(fleet: StoreFleet, engine: AsyncEngine) -> FleetScrape:
+    async with engine.connect() as conn:
+        runs = await runs_by_state(conn)
+        outbox = await outbox_backlog(conn)
+    return FleetScrape(await fleet.gauges(), await fleet.user_memory(), runs, outbox, utc_now())
+
+
 class FleetCollector(Collector):
-    def __init__(self, gauges: Sequence[GpuGauges]) -> None:
-        self._gauges = gauges
+    def __init__(self, scrape: FleetScrape) -> None:
+        self._scrape = scrape
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        labels = ["host", "gpu"]
+        yield from self._gpus(self._scrape.gpus)
+        users = GaugeMetricFamily(
+            "dlbot_user_gpu_memory_bytes",
+            "GPU memory held by a user's processes on a host",
+            labels=["host", "user"],
+        )
+        for row in self._scrape.users:
+            users.add_metric([row.host, row.user], row.memory_mib * MIB)
+        runs = GaugeMetricFamily("dlbot_runs", "Training runs by state", labels=["state"])
+        for state, count in sorted(self._scrape.runs.items()):
+            runs.add_metric([state], count)
+        outbox = GaugeMetricFamily(
+            "dlbot_outbox_rows",
+            "Alert deliveries waiting (pending) or given up (failed), one per destination",
+            labels=["state"],
+        )
+        for state, count in self._scrape.outbox.rows.items():
+            outbox.add_metric([state], count)
+        oldest = self._scrape.outbox.oldest_pending_at
+        age = GaugeMetricFamily(
+            "dlbot_outbox_oldest_pending_seconds",
+            "Age of the oldest alert not yet delivered everywhere (0 when none waits)",
+            value=max(0.0, (self._scrape.at - oldest).total_seconds()) if oldest else 0.0,
+        )
+        yield from (users, runs, outbox, age)
+
+    @staticmethod
+    def _gpus(gauges: Sequence[GpuGauges]) -> Iterable[GaugeMetricFamily]:
+        labels = list(GPU_LABELS)
         util = GaugeMetricFamily("dlbot_gpu_utilization_percent", "GPU utilisation", labels=labels)
         mem = GaugeMetricFamily("dlbot_gpu_memory_used_bytes", "GPU memory used", labels=labels)
         total = GaugeMetricFamily("dlbot_gpu_memory_total_bytes", "GPU memory", labels=labels)
@@ -73,11 +138,11 @@ class FleetCollector(Collector):
             "dlbot_host_up", "1 when the host reported recently", labels=["host"]
         )
         hosts: dict[str, bool] = {}
-        for gpu in self._gauges:
+        for gpu in gauges:
             hosts[gpu.host] = gpu.online
             if not gpu.online or gpu.gpu is None:
                 continue
-            key = [gpu.host, str(gpu.gpu)]
+            key = [gpu.host, str(gpu.gpu), gpu.uuid or "", gpu.model or ""]
             if gpu.utilization_gpu is not None:
                 util.add_metric(key, gpu.utilization_gpu)
             if gpu.memory_used_mib is not None:
@@ -95,7 +160,7 @@ class FleetCollector(Collector):
         yield from (util, mem, total, temp, power, host_up, hosts_up)
 
 
-def exposition(ingest: ServiceMetrics, gauges: Sequence[GpuGauges]) -> bytes:
+def exposition(ingest: ServiceMetrics, scrape: FleetScrape) -> bytes:
     fleet = CollectorRegistry()
-    fleet.register(FleetCollector(gauges))
+    fleet.register(FleetCollector(scrape))
     return generate_latest(ingest.registry) + generate_latest(fleet)

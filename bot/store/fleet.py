@@ -45,11 +45,21 @@ class GpuGauges(NamedTuple):
     host: str
     online: bool
     gpu: int | None
+    uuid: str | None
+    model: str | None
     utilization_gpu: int | None
     memory_used_mib: int | None
     memory_total_mib: int | None
     temperature_c: int | None
     power_w: float | None
+
+
+class UserMemory(NamedTuple):
+    """GPU memory a user's processes hold on one host (the processes' own figures)."""
+
+    host: str
+    user: str
+    memory_mib: int
 
 
 class StoreFleet:
@@ -133,6 +143,8 @@ class StoreFleet:
                 hosts_t.c.name,
                 hosts_t.c.last_seen_at,
                 g.index,
+                g.uuid,
+                g.name,
                 g.utilization_gpu,
                 g.memory_used_mib,
                 g.memory_total_mib,
@@ -146,6 +158,22 @@ class StoreFleet:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [GpuGauges(name, seen >= cutoff, *numbers) for name, seen, *numbers in rows]
+
+    async def user_memory(self) -> list[UserMemory]:
+        """GPU memory per host and process owner, on hosts that reported recently: one query
+        over the GPUs that have processes (the ``users`` column says which)."""
+        cutoff = self._clock() - self._offline_after
+        query = (
+            select(hosts_t.c.name, gpus_t.c.processes)
+            .join(hosts_t, hosts_t.c.id == gpus_t.c.host_id)
+            .where(gpus_t.c.users != "", hosts_t.c.last_seen_at >= cutoff)
+        )
+        held: Counter[tuple[str, str]] = Counter()
+        async with self._engine.connect() as conn:
+            for host, processes in await conn.execute(query):
+                for process in processes:
+                    held[host, process.get("user") or "?"] += process.get("gpu_memory_mib") or 0
+        return [UserMemory(host, user, mib) for (host, user), mib in sorted(held.items())]
 
     async def host_names(self) -> Sequence[str]:
         async with self._engine.connect() as conn:

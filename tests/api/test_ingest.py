@@ -48,8 +48,14 @@ async def test_report_is_stored_and_counted(
     metrics = (await client.get("/metrics")).text
     assert "dlbot_reports_ingested_total 1.0" in metrics
     assert "dlbot_ingest_batch_seconds_count 1.0" in metrics
-    assert 'dlbot_gpu_utilization_percent{gpu="1",host="gpu-07"} 97.0' in metrics
-    assert 'dlbot_gpu_power_watts{gpu="0",host="gpu-07"} 624.1' in metrics
+    assert (
+        'dlbot_gpu_utilization_percent{gpu="1",host="gpu-07",'
+        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-07-1"} 97.0'
+    ) in metrics
+    assert (
+        'dlbot_gpu_power_watts{gpu="0",host="gpu-07",'
+        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-07-0"} 624.1'
+    ) in metrics
     assert 'dlbot_host_up{host="gpu-07"} 1.0' in metrics
     assert "dlbot_hosts_up 1.0" in metrics
 

@@ -29,8 +29,15 @@ async def test_offline_hosts_are_down_and_export_no_gpu_gauges(
             .values(last_seen_at=utc_now() - timedelta(hours=1))
         )
     lines = (await client.get("/metrics")).text.splitlines()
-    assert 'dlbot_gpu_utilization_percent{gpu="1",host="gpu-01"} 97.0' in lines
-    assert 'dlbot_gpu_memory_used_bytes{gpu="0",host="gpu-01"} 3.243245568e+09' in lines
+    assert (
+        'dlbot_gpu_utilization_percent{gpu="1",host="gpu-01",'
+        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-01-1"} 97.0'
+    ) in lines
+    assert (
+        'dlbot_gpu_memory_used_bytes{gpu="0",host="gpu-01",'
+        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-01-0"} '
+        "3.243245568e+09"
+    ) in lines
     assert 'dlbot_host_up{host="cpu-01"} 1.0' in lines
     assert 'dlbot_host_up{host="gpu-02"} 0.0' in lines
     assert "dlbot_hosts_up 2.0" in lines
