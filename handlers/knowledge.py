@@ -7,7 +7,7 @@ broken data file fails at start (and in the tests), not in the middle of a chat.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +18,7 @@ Language = Literal["en", "zh"]
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TIPS_FILE = DATA_DIR / "tips.yaml"
+SYNONYMS_FILE = DATA_DIR / "tip_synonyms.yaml"
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -49,6 +50,9 @@ class Tip:
     keywords: dict[Language, tuple[str, ...]]
     aliases: dict[Language, tuple[str, ...]]
     links: tuple[str, ...]
+    intents: dict[Language, tuple[str, ...]] = field(default_factory=dict)
+    """How people ask for this tip in their own words (everyday terms, slang, the problem
+    rather than the tool); searched like the title, never shown."""
 
 
 class KnowledgeDataError(ValueError):
@@ -64,14 +68,18 @@ def _bilingual(entry: dict[str, Any], key: str) -> Bilingual:
     return Bilingual(en=value["en"].strip(), zh=value["zh"].strip())
 
 
-def _terms(entry: dict[str, Any], key: str) -> dict[Language, tuple[str, ...]]:
+def _terms(
+    entry: dict[str, Any], key: str, optional: bool = False
+) -> dict[Language, tuple[str, ...]]:
     value = entry.get(key)
+    if value is None and optional:
+        return {lang: () for lang in LANGUAGES}
     if not isinstance(value, dict):
         raise KnowledgeDataError(f"tip {entry.get('id')!r}: {key} needs en and zh lists")
     terms: dict[Language, tuple[str, ...]] = {}
     for lang in LANGUAGES:
         items = value.get(lang)
-        if not isinstance(items, list) or not items:
+        if not isinstance(items, list) or not (items or optional):
             raise KnowledgeDataError(f"tip {entry.get('id')!r}: {key}.{lang} must be a list")
         terms[lang] = tuple(str(item) for item in items)
     return terms
@@ -92,6 +100,7 @@ def parse_tip(entry: Any) -> Tip:
         keywords=_terms(entry, "keywords"),
         aliases=_terms(entry, "aliases"),
         links=tuple(links),
+        intents=_terms(entry, "intents", optional=True),
     )
 
 
@@ -106,7 +115,28 @@ def parse_tips(document: Any) -> tuple[Tip, ...]:
     return tips
 
 
+def load_yaml(path: Path) -> Any:
+    """A data file, parsed with libyaml's C loader when PyYAML has it (several times faster)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=loader)  # a safe loader either way
+
+
 @cache
 def load_tips(path: Path = TIPS_FILE) -> tuple[Tip, ...]:
-    with path.open(encoding="utf-8") as handle:
-        return parse_tips(yaml.safe_load(handle))
+    return parse_tips(load_yaml(path))
+
+
+def parse_synonyms(document: Any) -> tuple[tuple[str, ...], ...]:
+    """Groups of interchangeable terms; the first of each group is the one searched for."""
+    if not isinstance(document, list) or not all(
+        isinstance(group, list) and len(group) >= 2 and all(isinstance(t, str) for t in group)
+        for group in document
+    ):
+        raise KnowledgeDataError("the synonyms file must hold lists of two or more terms")
+    return tuple(tuple(str(t) for t in group) for group in document)
+
+
+@cache
+def load_synonyms(path: Path = SYNONYMS_FILE) -> tuple[tuple[str, ...], ...]:
+    return parse_synonyms(load_yaml(path))

@@ -27,7 +27,9 @@ TIPS_HINT = Bilingual(
 )
 TIP_COLUMNS = Bilingual("tip|title", "编号|标题")
 LINKS = Bilingual("Links: ", "链接：")
-SEE_ALSO = Bilingual("See also: ", "另见：")
+TIP_ID = Bilingual("Tip: ", "技巧编号：")
+SEE_ALSO = Bilingual(" · See also: ", " · 另见：")
+NOT_THIS_ONE = Bilingual(" · Not the one you meant? Also close: ", " · 不是想找的？相近的还有：")
 NO_TIP = Bilingual("No tip matches “{query}”.", "没有找到与“{query}”相关的技巧。")
 CLOSEST = Bilingual(" Closest topics: ", " 最接近的主题：")
 NO_CLOSE = Bilingual(

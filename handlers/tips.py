@@ -16,7 +16,7 @@ from dlbot.handlers import tip_messages as text
 from dlbot.handlers.knowledge import LANGUAGES, Language, Tip, has_cjk
 from dlbot.handlers.registry import Context, Invocation
 from dlbot.handlers.reply import Block, Bold, Heading, Link, Mono, Reply, Span, Table, Text, para
-from dlbot.handlers.tip_search import GOOD_MATCH, RELATED_MATCH, Match, TipIndex, default_index
+from dlbot.handlers.tip_search import Match, TipIndex, default_index
 from dlbot.handlers.tip_search import english_words as words_of
 
 MAX_SEE_ALSO = 2
@@ -93,12 +93,20 @@ async def tip_command(invocation: Invocation, context: Context) -> Reply:
     language = forced or query_language(query, default)
     if query.lower() in text.RANDOM_WORDS:
         return tip_reply(random.choice(index.tips), (), language)
-    matches = index.search(query)
-    if not matches or matches[0].score < GOOD_MATCH:
-        return no_match(query, matches, language)
-    best = matches[0]
-    related = [m.tip for m in matches[1:] if m.score >= RELATED_MATCH][:MAX_SEE_ALSO]
-    return tip_reply(best.tip, related or _same_category(index, best.tip), language)
+    decision = index.decide(query, MAX_SEE_ALSO)
+    crash = tip_for_crash(query)
+    if crash is not None and (decision.best is None or decision.best.tip.id != crash):
+        # A pasted error line names its tip more surely than any word count.
+        others = [m.tip for m in (decision.best, *decision.alternatives) if m is not None]
+        related = [t for t in others if t.id != crash][:MAX_SEE_ALSO]
+        return tip_reply(index.by_id[crash], related, language)
+    if decision.best is None:
+        return no_match(query, decision.alternatives, language)
+    best = decision.best.tip
+    related = [m.tip for m in decision.alternatives]
+    if decision.clear:
+        related += [t for t in _same_category(index, best) if t not in related]
+    return tip_reply(best, related[:MAX_SEE_ALSO], language, close_call=not decision.clear)
 
 
 def query_language(query: str, default: Language) -> Language:
@@ -117,20 +125,28 @@ def answer_spans(answer: str) -> tuple[Span, ...]:
     return tuple(Mono(p) if i % 2 else Text(p) for i, p in enumerate(parts) if p)
 
 
-def tip_reply(tip: Tip, related: Sequence[Tip], language: Language) -> Reply:
+def tip_reply(
+    tip: Tip, related: Sequence[Tip], language: Language, close_call: bool = False
+) -> Reply:
+    """The tip, its links, its id, and the next best tips (one /tip away).
+
+    ``close_call``: the best tip led the others only a little, so the others are offered as
+    possible answers ("not this one?") rather than as further reading.
+    """
     blocks: list[Block] = [Heading(tip.title(language)), para(*answer_spans(tip.answer(language)))]
     if tip.links:
         spans: list[str | Span] = [text.LINKS(language)]
         for i, url in enumerate(tip.links):
             spans.extend([*([" · "] if i else []), Link(_link_text(url), url)])
         blocks.append(para(*spans))
+    footer: list[str | Span] = [text.TIP_ID(language), Mono(tip.id)]
     if related:
-        see: list[str | Span] = [text.SEE_ALSO(language)]
+        footer.append((text.NOT_THIS_ONE if close_call else text.SEE_ALSO)(language))
         for i, other in enumerate(related):
-            see.extend(
+            footer.extend(
                 [*(["; "] if i else []), Mono(f"/tip {other.id}"), f" {other.title(language)}"]
             )
-        blocks.append(para(*see))
+    blocks.append(para(*footer))
     return Reply(blocks=tuple(blocks))
 
 

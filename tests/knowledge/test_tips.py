@@ -87,9 +87,9 @@ async def test_a_tip_links_its_sources_and_at_most_two_related_tips() -> None:
         s for b in reply.blocks if isinstance(b, Paragraph) for s in b.spans if isinstance(s, Link)
     ]
     assert "https://onnx.ai" in [link.url for link in links]
-    see_also = render_text(Reply(blocks=(reply.blocks[-1],)))
-    assert see_also.startswith("See also:")
-    assert 1 <= see_also.count("/tip ") <= 2
+    footer = render_text(Reply(blocks=(reply.blocks[-1],)))
+    assert footer.startswith("Tip: `onnx` · See also:")
+    assert 1 <= footer.count("/tip ") <= 2
 
 
 @pytest.mark.parametrize(
