@@ -377,6 +377,8 @@ def test_the_deployment_runs_two_replicas_behind_the_service(
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    image_user = dockerfile_stages()["serve"].last("USER").split(":")[0]
+    assert str(pod["spec"]["securityContext"]["runAsUser"]) == image_user
     service = rendered["Service", "dlbot"]
     labels = pod["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
@@ -399,7 +401,10 @@ def test_the_agent_daemonset_runs_on_gpu_nodes_in_the_hosts_pid_namespace(
     env = {e["name"]: e for e in container["env"]}
     token = env["DLBOT_AGENT_TOKEN"]["valueFrom"]["secretKeyRef"]
     assert token["key"] in rendered["Secret", token["name"]]["stringData"]
-    assert env["DLBOT_SERVER_URL"]["value"].startswith("http://dlbot.dlbot.svc:")
+    [service_port] = rendered["Service", "dlbot"]["spec"]["ports"]
+    assert env["DLBOT_SERVER_URL"]["value"] == f"http://dlbot.dlbot.svc:{service_port['port']}"
+    image_user = dockerfile_stages()["agent"].last("USER").split(":")[0]
+    assert str(spec["securityContext"]["runAsUser"]) == image_user
 
 
 def test_k8s_env_names_and_secret_keys_are_settings(
