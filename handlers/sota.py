@@ -34,6 +34,7 @@ MAX_PAPERS = 3
 MAX_ALSO = 3
 MAX_NAME_CHARS = 80
 MAX_TITLE_CHARS = 110
+MAX_DESCRIPTION_CHARS = 400
 FUZZY_CUTOFF = 85
 MAX_QUERY_CHARS = 100
 
@@ -140,6 +141,8 @@ def render(
             )
         ),
     ]
+    if board.description:
+        blocks.append(para(_clip(board.description, MAX_DESCRIPTION_CHARS)))
     for rank, row in enumerate(rows, start=1):
         values = " · ".join(f"{m} {row.metrics[m]}" for m in board.metrics if m in row.metrics)
         spans: list[str | Span] = [Bold(f"{rank}. {_clip(values or '-', MAX_NAME_CHARS)}"), " "]
@@ -156,12 +159,10 @@ def render(
         if row.paper_date:
             spans.append(f" ({row.paper_date})")
         blocks.append(para(*spans))
+    from_snapshot = not sourced.papers_with_code and sourced.source == snapshot.source
+    scope = text.SCOPE_SNAPSHOT if from_snapshot else text.SCOPE_LISTED
     blocks.append(
-        para(
-            text.AS_OF(language).format(
-                as_of=sourced.as_of or "-", source=_clip(sourced.source, 300)
-            )
-        )
+        para(scope(language).format(as_of=sourced.as_of or "-", source=_clip(sourced.source, 300)))
     )
     if sourced.papers_with_code:
         blocks.append(

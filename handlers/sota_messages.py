@@ -15,6 +15,17 @@ TASK = Bilingual(
 LOWER_BETTER = Bilingual(" (lower is better)", "（越低越好）")
 EXTRA_DATA = Bilingual(" [extra training data]", " [使用额外训练数据]")
 AS_OF = Bilingual("As of {as_of} · Source: {source}", "截至 {as_of} · 来源：{source}")
+SCOPE_SNAPSHOT = Bilingual(
+    "Scope: published results with a paper, as of {as_of}; one split per leaderboard "
+    "(named above) · Source: {source}",
+    "范围：截至 {as_of} 已发表且有论文的结果；每个排行榜只比较一个数据划分（见上文）"
+    " · 来源：{source}",
+)
+SCOPE_LISTED = Bilingual(
+    "Scope: results as listed by the source, as of {as_of} (entries may lack a paper) · "
+    "Source: {source}",
+    "范围：截至 {as_of} 来源所列的结果（部分条目可能没有论文） · 来源：{source}",
+)
 ATTRIBUTION = Bilingual(
     "Leaderboard data from Papers with Code, licensed ",
     "排行榜数据来自 Papers with Code，许可协议 ",

@@ -75,7 +75,7 @@ async def test_imagenet_from_the_snapshot_with_newest_arxiv_papers(
     assert "State of the art: ImageNet" in text
     assert "1. Top-1 Accuracy 91.0 CoCa" in text
     assert "<https://arxiv.org/abs/2205.01917>" in text
-    assert "As of 2024-07-31" in text
+    assert "Scope: published results with a paper, as of 2024-07-31" in text
     assert "Newest on arXiv" in text and FIRST_TESTING_TITLE in text
     assert UNAVAILABLE not in text
     sent = arxiv.requests[-1].params
@@ -87,7 +87,11 @@ async def test_chinese_query_gets_a_chinese_answer_from_the_snapshot(
 ) -> None:
     arxiv.serve_fixture("*", "empty_result.xml")
     text = await ask(bot, "/sota 图像分类")
-    assert "SOTA：ImageNet" in text and "CoCa" in text and "截至 2024-07-31" in text
+    assert (
+        "SOTA：ImageNet" in text
+        and "CoCa" in text
+        and "截至 2024-07-31 已发表且有论文的结果" in text
+    )
 
 
 async def test_lower_is_better_metrics_rank_ascending(bot: Service, arxiv: FakeArxiv) -> None:
@@ -142,7 +146,7 @@ async def test_offline_answers_from_the_snapshot_and_says_so(
     finally:
         await service.stop()
     text = render_text(reply)
-    assert reply.ok and "CoCa" in text and "As of 2024-07-31" in text
+    assert reply.ok and "CoCa" in text and "with a paper, as of 2024-07-31" in text
     assert UNAVAILABLE in text
 
 
