@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.hosts import remove_host
 from dlbot.bot.store.migrate import upgrade
+from dlbot.bot.store.single_process import DatabaseInUse, single_process
 from dlbot.bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
 from dlbot.bot.terminal import invocation_of, print_reply
 from dlbot.wire import host_name_problem
@@ -106,6 +108,15 @@ def _chat_config_ok(settings: Settings) -> bool:
     return not problems
 
 
+@contextlib.contextmanager
+def _only_service(settings: Settings) -> Iterator[None]:
+    try:
+        with single_process(settings.effective_database_url):
+            yield
+    except DatabaseInUse as exc:
+        raise CommandError(str(exc)) from None
+
+
 def _port_free(host: str, port: int) -> None:
     """Say so when the port is taken, rather than uvicorn's errno after start-up."""
     try:
@@ -134,7 +145,8 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     app = create_app(service, after_start=settle_heap)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None)
-    await GracefulServer(config).serve()
+    with _only_service(settings):
+        await GracefulServer(config).serve()
     return 0
 
 
@@ -142,6 +154,11 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
     if not _chat_config_ok(settings):
         return 2
     _port_free(args.host, args.port)
+    with _only_service(settings):
+        return await _up(args, settings)
+
+
+async def _up(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from dlbot.agent.config import spool_path

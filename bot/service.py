@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from dlbot.bot.alerts.rules import enabled_rules
 from dlbot.bot.alerts.scheduler import make_scheduler
 from dlbot.bot.api.metrics import ServiceMetrics
 from dlbot.bot.knowledge.service import StoreKnowledge
+from dlbot.bot.leadership import Leadership
 from dlbot.bot.platforms.running import RunningPlatforms
 from dlbot.bot.runs.query import StoreRuns
 from dlbot.bot.settings import Settings
@@ -29,6 +31,9 @@ from dlbot.handlers.commands import REGISTRY
 from dlbot.handlers.registry import Context, Invocation, parse
 from dlbot.handlers.reply import Reply
 from dlbot.wire import utc_now
+
+log = logging.getLogger("dlbot.service")
+MAX_LEADER_RETRY_S = 10.0
 
 
 def settle_heap() -> None:
@@ -53,6 +58,7 @@ class Service:
     dispatcher: Dispatcher | None = None
     checks: Checks | None = None
     _scheduler: AsyncIOScheduler | None = None
+    _leadership: Leadership | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Service:
@@ -73,7 +79,10 @@ class Service:
         self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
         self.dispatcher = Dispatcher(
-            self.engine, self.platforms.senders, self.platforms.is_connecting
+            self.engine,
+            self.platforms.senders,
+            self.platforms.is_connecting,
+            lease=timedelta(seconds=self.settings.outbox_lease_s),
         )
         self.checks = Checks(
             self.engine,
@@ -106,16 +115,36 @@ class Service:
         except BaseException:
             await self.writer.stop()
             raise
-        assert self.dispatcher is not None and self.checks is not None
+        assert self.dispatcher is not None
         self.dispatcher.start()
-        self._scheduler = make_scheduler(self.checks, self.settings.check_interval)
-        self._scheduler.start()
-        self.metrics.set_leader(True)
+        retry_s = min(self.settings.check_interval, MAX_LEADER_RETRY_S)
+        self._leadership = Leadership(self.engine, self._lead, retry_s)
+        await self._leadership.start()
 
-    async def stop(self) -> None:
+    @property
+    def leading(self) -> bool:
+        """Whether this replica runs the periodic checks and Telegram polling."""
+        return self._leadership is not None and self._leadership.leading
+
+    async def _lead(self, leading: bool) -> None:
+        """Take up or hand over the work only one replica may do."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        if leading:
+            assert self.checks is not None
+            self._scheduler = make_scheduler(self.checks, self.settings.check_interval)
+            self._scheduler.start()
+        self.metrics.set_leader(leading)
+        try:
+            await self.platforms.set_leading(leading)
+        except Exception:
+            log.exception("handing over leader-only chat work failed")
+
+    async def stop(self) -> None:
+        if self._leadership is not None:
+            await self._leadership.stop()
+            self._leadership = None
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         await self.platforms.stop()

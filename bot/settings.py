@@ -81,6 +81,7 @@ class Settings(
     alerts_disabled: str = Field(default="", alias="DLBOT_ALERTS_DISABLED")
     ranks_settle_s: float = Field(default=10, ge=0, le=600, alias="DLBOT_RANKS_SETTLE_SECONDS")
     metrics_token: SecretStr | None = Field(default=None, alias="DLBOT_METRICS_TOKEN")
+    outbox_lease_s: float = Field(default=60, ge=2, le=3600, alias="DLBOT_OUTBOX_LEASE_SECONDS")
 
     @field_validator("database_url")
     @classmethod

@@ -1,16 +1,25 @@
-"""Delivering the outbox, each destination on its own.
+"""Delivering the outbox, each destination on its own, from any number of replicas.
 
 The outbox is the only durable retry. A sweep (at once when an alert is written, and every
 few seconds) starts one lane per destination (platform and chat) that has due rows and no
 lane running; a lane sends that destination's rows in order, one at a time, so no destination
 ever waits for another, and a chat sees its alerts in the order they happened.
 
-A sender makes one attempt and raises a classified error (``platforms.errors``):
+Replicas share the outbox through the database. A lane claims the head of its destination's
+line (the oldest row not yet sent or failed) with ``SELECT ... FOR UPDATE SKIP LOCKED`` and
+marks it ``sending`` with its replica id and a lease; a head that another replica is sending
+stops every other lane for that destination, which keeps the chat's order. Only the claimant
+marks the row sent. A replica that dies mid-send leaves the row ``sending`` until its lease
+runs out; then any replica sends it again. That is the one window where a chat can see an
+alert twice: a send in flight when its replica died (the chat APIs take no idempotency key
+for new messages). Nothing is lost: a row leaves the line only as sent or failed.
+
+A sender makes one attempt (bounded to half the lease) and raises a classified error
+(``platforms.errors``):
 - RateLimited: the row and every other pending row of that destination wait ``retry_after``;
-- Unavailable (or a sender bug): the same, for a backoff that grows with the row's attempts;
+- Unavailable (or a sender bug, or no answer in time): the same, for a backoff that grows with
+  the row's attempts;
 - Rejected: the row is marked failed and the lane goes on with the next row.
-A row is marked sent once the sender returns. After a restart only rows never confirmed are
-sent again: at least once to the chat API, no duplicate in normal operation.
 """
 
 from __future__ import annotations
@@ -18,11 +27,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.alerts.destinations import Destination
@@ -43,14 +55,24 @@ LANE_BATCH = 20
 NO_SENDER_RETRY = timedelta(seconds=15)
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
+DEFAULT_LEASE = timedelta(seconds=60)
+IN_LINE = ("pending", "sending")
+"""Row states still waiting to leave the line (as sent or failed)."""
+
+
+def replica_id() -> str:
+    """This process among the replicas: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _of(destination: Destination) -> Any:
+    return (outbox_t.c.platform == destination.platform) & (
+        outbox_t.c.chat_id == destination.chat_id
+    )
 
 
 def _pending(destination: Destination) -> Any:
-    return (
-        (outbox_t.c.state == "pending")
-        & (outbox_t.c.platform == destination.platform)
-        & (outbox_t.c.chat_id == destination.chat_id)
-    )
+    return (outbox_t.c.state == "pending") & _of(destination)
 
 
 class Dispatcher:
@@ -59,10 +81,15 @@ class Dispatcher:
         engine: AsyncEngine,
         senders: Mapping[str, Sender],
         connecting: Callable[[str], bool] = lambda _platform: False,
+        *,
+        replica: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self._engine = engine
         self._senders = senders
         self._connecting = connecting
+        self.replica = replica or replica_id()
+        self._lease = lease
         self._wake = asyncio.Event()
         self._lanes: dict[Destination, asyncio.Task[None]] = {}
         self._missed: set[Destination] = set()
@@ -82,6 +109,8 @@ class Dispatcher:
         self._wake.set()
 
     async def _run(self) -> None:
+        if self._engine.dialect.name == "sqlite":
+            await self._take_back_claims()
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
             # arrives as the event is set, and stop() then waits for this loop forever.
@@ -94,16 +123,35 @@ class Dispatcher:
             except Exception:
                 log.exception("alert delivery sweep failed; retrying at the next sweep")
 
+    async def _take_back_claims(self) -> None:
+        """SQLite has one service process (``store.single_process``): a row left ``sending``
+        was being sent when the previous process ended, so it is due again now, not when its
+        lease runs out."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                outbox_t.update()
+                .where(outbox_t.c.state == "sending", outbox_t.c.claimed_by != self.replica)
+                .values(lease_until=utc_now())
+            )
+        if result.rowcount:
+            log.warning(
+                "%d alert(s) were being sent when dlbot last stopped; sending them again "
+                "(a chat may show them twice)",
+                result.rowcount,
+            )
+
     async def sweep(self) -> int:
         """Start a lane for each destination with due rows and none running; returns how many
         lanes were started."""
+        now = utc_now()
+        due = ((outbox_t.c.state == "pending") & (outbox_t.c.next_attempt_at <= now)) | (
+            (outbox_t.c.state == "sending") & (outbox_t.c.lease_until < now)
+        )
         async with self._engine.connect() as conn:
-            due = await conn.execute(
-                select(outbox_t.c.platform, outbox_t.c.chat_id)
-                .where(outbox_t.c.state == "pending", outbox_t.c.next_attempt_at <= utc_now())
-                .distinct()
+            rows = await conn.execute(
+                select(outbox_t.c.platform, outbox_t.c.chat_id).where(due).distinct()
             )
-            found = [Destination(row.platform, row.chat_id) for row in due]
+            found = [Destination(row.platform, row.chat_id) for row in rows]
         started = 0
         for destination in found:
             if self._connecting(destination.platform):
@@ -126,10 +174,9 @@ class Dispatcher:
 
     async def _lane(self, destination: Destination) -> None:
         try:
-            while rows := await self._due_rows(destination):
-                for row in rows:
-                    if not await self._deliver(destination, row):
-                        return
+            while (row := await self._claim(destination)) is not None:
+                if not await self._deliver(destination, row):
+                    return
         except Exception:
             log.exception("alert lane for %s:%s failed", destination.platform, destination.chat_id)
         finally:
@@ -138,21 +185,52 @@ class Dispatcher:
                 self._missed.discard(destination)
                 self.notify()
 
-    async def _due_rows(self, destination: Destination) -> list[Any]:
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(
-                    outbox_t.c.id,
-                    outbox_t.c.attempts,
-                    alerts_t.c.kind,
-                    alerts_t.c.payload,
+    async def _claim(self, destination: Destination) -> Any | None:
+        """Claim the head of the destination's line, or None: nothing due, the head paused,
+        or another replica claiming or sending it."""
+        now = utc_now()
+        head = (
+            select(func.min(outbox_t.c.id))
+            .where(_of(destination), outbox_t.c.state.in_(IN_LINE))
+            .scalar_subquery()
+        )
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        outbox_t.c.id,
+                        outbox_t.c.state,
+                        outbox_t.c.attempts,
+                        outbox_t.c.next_attempt_at,
+                        outbox_t.c.lease_until,
+                        outbox_t.c.claimed_by,
+                        alerts_t.c.kind,
+                        alerts_t.c.payload,
+                    )
+                    .join(alerts_t, alerts_t.c.id == outbox_t.c.alert_id)
+                    .where(outbox_t.c.id == head)
+                    .with_for_update(skip_locked=True, of=outbox_t)
                 )
-                .join(alerts_t, alerts_t.c.id == outbox_t.c.alert_id)
-                .where(_pending(destination), outbox_t.c.next_attempt_at <= utc_now())
-                .order_by(outbox_t.c.id)
-                .limit(LANE_BATCH)
+            ).first()
+            if row is None or row.next_attempt_at > now:
+                return None
+            if row.state == "sending":
+                if row.lease_until is not None and row.lease_until >= now:
+                    return None
+                log.warning(
+                    "alert %s to %s:%s: replica %s did not finish sending it before its lease "
+                    "ran out; sending it again (the chat may show it twice)",
+                    row.id,
+                    destination.platform,
+                    destination.chat_id,
+                    row.claimed_by,
+                )
+            await conn.execute(
+                outbox_t.update()
+                .where(outbox_t.c.id == row.id)
+                .values(state="sending", claimed_by=self.replica, lease_until=now + self._lease)
             )
-            return list(result.all())
+            return row
 
     async def _deliver(self, destination: Destination, row: Any) -> bool:
         """Send one row; False when the destination must pause (its lane ends)."""
@@ -167,7 +245,8 @@ class Dispatcher:
         payload = dict(row.payload)
         message = Outgoing(alert_reply(row.kind, payload, destination.platform), row.kind, payload)
         try:
-            message_ids = await sender.send(destination.chat_id, message)
+            async with asyncio.timeout(self._lease.total_seconds() / 2):
+                message_ids = await sender.send(destination.chat_id, message)
         except Rejected as exc:
             log.error("%s failed for good: %s", where, exc)
             await self._update(
@@ -180,8 +259,9 @@ class Dispatcher:
             return False
         except Exception as exc:
             delay = backoff_delay(row.attempts, BACKOFF_BASE_S, BACKOFF_CAP_S)
-            if isinstance(exc, Unavailable):
-                log.warning("%s not delivered (%s); next try in %.0fs", where, exc, delay)
+            if isinstance(exc, Unavailable | TimeoutError):
+                why = exc if isinstance(exc, Unavailable) else "no answer in time"
+                log.warning("%s not delivered (%s); next try in %.0fs", where, why, delay)
             else:
                 log.exception("%s: unexpected sender error; next try in %.0fs", where, delay)
             await self._pause(
@@ -199,13 +279,18 @@ class Dispatcher:
         return True
 
     async def _pause(self, destination: Destination, row: Any, error: str, wait: timedelta) -> None:
-        """The failed row and every other pending row of the destination wait ``wait``."""
+        """The failed row goes back in line, and it and every other pending row of the
+        destination wait ``wait``."""
         until = utc_now() + wait
         async with self._engine.begin() as conn:
             await conn.execute(
-                outbox_t.update()
-                .where(outbox_t.c.id == row.id)
-                .values(attempts=row.attempts + 1, last_error=error[:1000], next_attempt_at=until)
+                self._mine(row.id).values(
+                    state="pending",
+                    attempts=row.attempts + 1,
+                    last_error=error[:1000],
+                    next_attempt_at=until,
+                    lease_until=None,
+                )
             )
             await conn.execute(
                 outbox_t.update()
@@ -215,4 +300,18 @@ class Dispatcher:
 
     async def _update(self, row_id: int, **values: object) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(outbox_t.update().where(outbox_t.c.id == row_id).values(**values))
+            result = await conn.execute(self._mine(row_id).values(lease_until=None, **values))
+        if not result.rowcount:
+            log.warning(
+                "alert %s: this replica's lease ran out while it was sending; another replica "
+                "may send it again",
+                row_id,
+            )
+
+    def _mine(self, row_id: int) -> Any:
+        """An update of a row this replica still holds."""
+        return outbox_t.update().where(
+            outbox_t.c.id == row_id,
+            outbox_t.c.state == "sending",
+            outbox_t.c.claimed_by == self.replica,
+        )

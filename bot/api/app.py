@@ -167,12 +167,14 @@ async def get_fleet(
 
 async def healthz(service: ServiceDep) -> dict[str, object]:
     """Liveness: 200 once the database answers, whatever the chat platforms are doing; which
-    platforms can deliver now is shown beside it."""
+    platforms can deliver now is shown beside it, and whether this replica leads (runs the
+    periodic checks and Telegram polling)."""
     async with service.engine.connect() as conn:
         await conn.exec_driver_sql("SELECT 1")
     connected = service.platforms.connected()
     return {
         "status": "ok",
+        "leader": service.leading,
         "platforms": {name: "connected" if up else "connecting" for name, up in connected.items()},
     }
 

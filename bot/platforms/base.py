@@ -59,6 +59,11 @@ class FrontEnd(Protocol):
 
     async def stop(self) -> None: ...
 
+    async def set_leading(self, leading: bool) -> None:
+        """Start or stop what only one replica may do (Telegram's getUpdates polling); called
+        once connected, and whenever this replica gains or loses the lead."""
+        ...
+
     async def handle_http(self, request: Request) -> Response:
         """The platform's HTTP endpoint (``Platform.http_path``), when it has one."""
         ...

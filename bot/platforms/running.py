@@ -44,6 +44,7 @@ class RunningPlatforms:
         self.front_ends: dict[str, FrontEnd] = {}
         self.senders: dict[str, Sender] = {}
         self._connecting: list[asyncio.Task[None]] = []
+        self.leading = False
 
     def is_connecting(self, name: str) -> bool:
         """A front end that runs here but has not connected yet."""
@@ -92,8 +93,17 @@ class RunningPlatforms:
                 continue
             self.senders[name] = front_end.sender
             log.info(messages.CONNECTED, name)
+            if self.leading:
+                await front_end.set_leading(True)
             on_ready()
             return
+
+    async def set_leading(self, leading: bool) -> None:
+        """Start or stop the work only one replica may do on each connected front end."""
+        self.leading = leading
+        for name, front_end in self.front_ends.items():
+            if name in self.senders:
+                await front_end.set_leading(leading)
 
     async def connected_all(self) -> None:
         """Wait until every front end has connected (it keeps trying until it does)."""

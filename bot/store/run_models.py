@@ -84,7 +84,12 @@ class Alert(Base):
 
 
 class OutboxRow(Base):
-    """One alert to one destination; delivered once, retried until then."""
+    """One alert to one destination; delivered once, retried until then.
+
+    ``state``: pending -> sending (claimed by one replica until ``lease_until``) -> sent or
+    failed; a failed attempt puts it back to pending. A lease that runs out (its replica died
+    mid-send) lets another replica take the row again.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (UniqueConstraint("alert_id", "platform", "chat_id"),)
@@ -99,6 +104,8 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     message_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
 
 
 class UserLink(Base):

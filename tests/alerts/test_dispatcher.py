@@ -174,7 +174,7 @@ async def test_a_slow_destination_does_not_hold_up_another(settings: Settings) -
         service.dispatcher.notify()
         states = await until(service, lambda found: found[1] == "sent")
         assert time.monotonic() - began < 2.0
-        assert states[0] == "pending"  # the webhook's one attempt still waits for its answer
+        assert states[0] == "sending"  # the webhook's one attempt still waits for its answer
         await until(service, lambda found: found[0] == "sent")
         assert time.monotonic() - began >= 3.0
         assert len(discord.delivered(POST)) == 1

@@ -302,6 +302,8 @@ async def test_openapi_documents_the_wire_format(client: httpx.AsyncClient) -> N
     assert "/api/v1/reports" in spec["paths"]
 
 
-async def test_healthz(client: httpx.AsyncClient) -> None:
-    response = await client.get("/healthz")
-    assert response.json() == {"status": "ok", "platforms": {}}
+async def test_healthz(client: httpx.AsyncClient, service: Service) -> None:
+    body = (await client.get("/healthz")).json()
+    assert body["status"] == "ok" and body["platforms"] == {}
+    if service.engine.dialect.name == "sqlite":
+        assert body["leader"] is True  # one process: it leads from the start

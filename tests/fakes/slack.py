@@ -26,6 +26,9 @@ class FakeSlack(ThreadedServer):
         self.team_id = team_id
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
+        self.delays: dict[str, float] = {}
+        """Seconds a Web API method takes to answer, as a slow Slack does: the call is
+        recorded (Slack has it) before the wait, so a client that dies waiting still posted."""
 
     @property
     def api_url(self) -> str:
@@ -51,6 +54,7 @@ class FakeSlack(ThreadedServer):
             params = dict(parse_qsl(raw.decode()))
         failure = self.recorder.next_failure(method)
         self.recorder.record(Call(method, params, dict(request.headers), raw, failure is None))
+        await asyncio.sleep(self.delays.get(method, 0.0))
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
             return web.json_response(

@@ -1,6 +1,10 @@
 """A fake Telegram Bot API: getMe, getUpdates (long polling), sendMessage, sendPhoto,
 setWebhook, deleteWebhook, setMyCommands; with scripted 429 (retry_after) and 500.
 
+As the real API does, a getUpdates that arrives while another is waiting ends the waiting one
+with 409 Conflict ("terminated by other getUpdates request"): two pollers of one bot show up
+in ``conflicts``.
+
 Point python-telegram-bot at it with ``TELEGRAM_API_URL=fake.api_url``.
 """
 
@@ -20,6 +24,18 @@ from tests.fakes.server import Call, ThreadedServer
 TOKEN = "123456:TEST-token"
 BOT = {"id": 4242, "is_bot": True, "first_name": "Test Bot", "username": "TestBot"}
 MAX_POLL_SECONDS = 2.0
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
+
+
+class _Poll:
+    """One waiting getUpdates."""
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        self.superseded = False
 
 
 class FakeTelegram(ThreadedServer):
@@ -27,9 +43,10 @@ class FakeTelegram(ThreadedServer):
         super().__init__()
         self.token = token
         self._updates: list[dict[str, Any]] = []
-        self._new_update: asyncio.Event | None = None
+        self._poll: _Poll | None = None
         self._message_ids = itertools.count(1)
         self._closing = False
+        self.conflicts = 0
 
     @property
     def api_url(self) -> str:
@@ -54,7 +71,7 @@ class FakeTelegram(ThreadedServer):
                 )
             return _error(failure.status, failure.error)
         if method == "getUpdates":
-            return _ok(await self._get_updates(params))
+            return await self._get_updates(params)
         return _ok(self._answer(method, params))
 
     def _answer(self, method: str, params: dict[str, Any]) -> Any:
@@ -80,15 +97,23 @@ class FakeTelegram(ThreadedServer):
             **content,
         }
 
-    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(self, params: dict[str, Any]) -> web.Response:
         offset = int(params.get("offset", 0) or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         wait = min(float(params.get("timeout", 0) or 0), MAX_POLL_SECONDS)
+        if self._poll is not None:
+            self._poll.superseded = True
+            self._poll.wake.set()
+        poll = self._poll = _Poll()
         if not self._updates and wait > 0 and not self._closing:
-            self._new_update = asyncio.Event()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), wait)
-        return list(self._updates)
+                await asyncio.wait_for(poll.wake.wait(), wait)
+        if self._poll is poll:
+            self._poll = None
+        if poll.superseded:
+            self.conflicts += 1
+            return _error(409, CONFLICT)
+        return _ok(list(self._updates))
 
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an update for the next getUpdates."""
@@ -96,16 +121,16 @@ class FakeTelegram(ThreadedServer):
 
     async def _push(self, update: dict[str, Any]) -> None:
         self._updates.append(update)
-        if self._new_update is not None:
-            self._new_update.set()
+        if self._poll is not None:
+            self._poll.wake.set()
 
     def sent_texts(self) -> list[str]:
         return [c.params["text"] for c in self.calls("sendMessage")]
 
     async def before_stop(self) -> None:
         self._closing = True
-        if self._new_update is not None:
-            self._new_update.set()
+        if self._poll is not None:
+            self._poll.wake.set()
 
 
 async def _params(request: web.Request) -> tuple[dict[str, Any], bytes]:

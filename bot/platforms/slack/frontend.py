@@ -123,6 +123,10 @@ class SlackFrontEnd:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
 
+    async def set_leading(self, leading: bool) -> None:
+        """Nothing to hand over: Slack spreads events over up to ten Socket Mode connections,
+        one connection each, and HTTP mode is stateless, so every replica answers."""
+
     async def handle_http(self, request: Request) -> Response:
         """POST /slack/events: verify the signature (5-minute window), then let bolt dispatch."""
         if self.socket_mode:

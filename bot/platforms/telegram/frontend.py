@@ -109,12 +109,23 @@ class TelegramFrontEnd:
                 allowed_updates=ALLOWED_UPDATES,
             )
             log.info(messages.WEBHOOK, settings.telegram_webhook_url, self.username)
-        elif self.application.updater is not None:
-            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            log.info(messages.POLLING, self.username)
         if not settings.telegram_allowed_chats:
             log.warning(messages.NO_ALLOWED_CHATS)
         await self.application.start()
+
+    async def set_leading(self, leading: bool) -> None:
+        """Telegram allows one getUpdates poller per bot (a second gets 409 Conflict): in
+        polling mode only the leading replica polls. Webhook mode needs nothing: any replica
+        answers the webhook requests it receives."""
+        updater = self.application.updater
+        if self.webhook or updater is None or leading == updater.running:
+            return
+        if leading:
+            await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info(messages.POLLING, self.username)
+        else:
+            await updater.stop()
+            log.info(messages.POLLING_STOPPED, self.username)
 
     async def stop(self) -> None:
         updater = self.application.updater

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 POLLING = "Telegram front end: polling getUpdates as @%s"
+POLLING_STOPPED = "Telegram front end: stopped polling as @%s (another replica leads)"
 WEBHOOK = "Telegram front end: webhook at %s (POST /telegram/webhook) as @%s"
 UPDATE_REPEATED = "Telegram: update %s was handled already; acknowledged, not run again"
 REPLY_LOST = "Telegram: the reply in chat %s could not be delivered: %s"
