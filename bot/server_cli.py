@@ -140,12 +140,15 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     from dlbot.bot.serving import GracefulServer
 
     service = Service.from_settings(settings)
-    log.info(
-        "dlbot serve on http://%s:%d, database %s", args.host, args.port, _database_label(settings)
-    )
     app = create_app(service, after_start=settle_heap)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None)
     with _only_service(settings):
+        log.info(
+            "dlbot serve on http://%s:%d, database %s",
+            args.host,
+            args.port,
+            _database_label(settings),
+        )
         await GracefulServer(config).serve()
     return 0
 

@@ -194,5 +194,44 @@ def test_host_remove_says_when_there_is_no_such_host(cli_env: dict[str, str]) ->
 def test_db_upgrade_says_what_it_did(cli_env: dict[str, str]) -> None:
     first = dlbot(cli_env, "db", "upgrade").stdout
     again = dlbot(cli_env, "db", "upgrade").stdout
-    assert "upgraded from revision (empty) to 0008_gpu_backend_length" in first
-    assert "already at revision 0008_gpu_backend_length; nothing to do" in again
+    assert "upgraded from revision (empty) to 0009_outbox_leases" in first
+    assert "already at revision 0009_outbox_leases; nothing to do" in again
+
+
+def test_a_second_service_on_one_sqlite_file_is_refused(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Two services on one SQLite file would both run the checks and both send every alert."""
+    if not cli_env["DLBOT_DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("PostgreSQL coordinates replicas (tests/replicas)")
+    port = free_port()
+    with (
+        (tmp_path / "serve.log").open("w") as log,
+        subprocess.Popen([*DLBOT, "serve", "--port", str(port)], env=cli_env, stderr=log) as first,
+    ):
+        try:
+            deadline = time.monotonic() + 60
+            while "dlbot serve on" not in (tmp_path / "serve.log").read_text():
+                assert time.monotonic() < deadline and first.poll() is None
+                time.sleep(0.1)
+            second = dlbot(cli_env, "serve", "--port", str(free_port()), check=False)
+            assert second.returncode == 2
+            assert f"another dlbot service (pid {first.pid}) already serves" in second.stderr
+            assert "PostgreSQL" in second.stderr and "Traceback" not in second.stderr
+            token = dlbot(cli_env, "token", "create", "gpu-07")  # other commands still work
+            assert token.stdout.strip().splitlines()[-1].startswith("dlb_")
+        finally:
+            first.terminate()
+            first.wait(30)
+    again = subprocess.Popen(
+        [*DLBOT, "serve", "--port", str(free_port())],
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)
+        assert again.poll() is None, "the lock went with the process that held it"
+    finally:
+        again.terminate()
+        again.wait(30)
