@@ -68,7 +68,7 @@ class Service:
             settings=settings,
             engine=engine,
             fleet=StoreFleet(engine, settings.offline_after),
-            writer=IngestWriter(engine, metrics.observe_batch),
+            writer=IngestWriter(engine, metrics.observe_batch, settings.history_resolution_s),
             metrics=metrics,
             knowledge=StoreKnowledge(engine, settings),
             runs=StoreRuns(engine),

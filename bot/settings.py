@@ -65,6 +65,9 @@ class Settings(
     max_report_bytes: int = Field(default=1024 * 1024, gt=0, alias="DLBOT_MAX_REPORT_BYTES")
     offline_after: float = Field(default=30, gt=0, alias="DLBOT_OFFLINE_AFTER")
     history_days: float = Field(default=7, gt=0, alias="DLBOT_HISTORY_DAYS")
+    history_resolution_s: float = Field(
+        default=60, ge=0, le=3600, alias="DLBOT_HISTORY_RESOLUTION_SECONDS"
+    )
     log_level: str = Field(default="INFO", alias="DLBOT_LOG_LEVEL")
     admins: IdList = Field(default=(), alias="DLBOT_ADMINS")
     language: Literal["en", "zh"] = Field(default="en", alias="DLBOT_LANGUAGE")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dlbot.bot.alerts.outbox import Destinations, create_alert
@@ -21,6 +22,7 @@ from dlbot.bot.store.models import GpuSample, HostSample, table
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.checks")
+PRUNE_BATCH = 50_000
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,18 @@ class Checks:
             tx.alerted = True
 
     async def prune_history(self) -> int:
+        """Delete history older than DLBOT_HISTORY_DAYS, ``PRUNE_BATCH`` rows a transaction:
+        an hour of a 10,000-host fleet is millions of rows, and one huge delete would hold
+        its locks and its undo for minutes."""
         cutoff = self._clock() - self._settings.history
-        async with self._engine.begin() as conn:
-            removed = 0
-            for model in (GpuSample, HostSample):
-                t = table(model)
-                result = await conn.execute(t.delete().where(t.c.sampled_at < cutoff))
+        removed = 0
+        for model in (GpuSample, HostSample):
+            t = table(model)
+            old = select(t.c.id).where(t.c.sampled_at < cutoff).limit(PRUNE_BATCH)
+            while True:
+                async with self._engine.begin() as conn:
+                    result = await conn.execute(t.delete().where(t.c.id.in_(old.scalar_subquery())))
                 removed += result.rowcount or 0
+                if (result.rowcount or 0) < PRUNE_BATCH:
+                    break
         return removed

@@ -54,8 +54,18 @@ class _HostState:
         return report.seq > self.seq or report.sampled_at > self.sampled_at
 
 
-async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) -> list[bool]:
-    """Apply reports in order inside the caller's transaction; True marks a stale report."""
+def _bucket(moment: datetime, resolution_s: float) -> int:
+    return int(moment.timestamp() // resolution_s)
+
+
+async def write_reports(
+    conn: AsyncConnection, reports: Sequence[HostReportIn], history_resolution_s: float = 0
+) -> list[bool]:
+    """Apply reports in order inside the caller's transaction; True marks a stale report.
+
+    History keeps one sample per host per ``history_resolution_s`` (the first report of each
+    period, judged against the host's stored latest sample, so replicas agree); 0 keeps every
+    report, late ones included."""
     if not reports:
         return []
     now = utc_now()
@@ -81,16 +91,26 @@ async def write_reports(conn: AsyncConnection, reports: Sequence[HostReportIn]) 
         )
         states.update(await _host_states(conn, set(new_hosts)))
     latest: dict[str, HostReportIn] = {}
+    history: list[HostReportIn] = []
     stale = []
     for report in reports:
         state = states[report.host]
         is_newer = state.is_older_than(report)
+        if not history_resolution_s:
+            history.append(report)
+        elif is_newer and (
+            report.host in new_hosts
+            or _bucket(report.sampled_at, history_resolution_s)
+            != _bucket(state.sampled_at, history_resolution_s)
+        ):
+            new_hosts.pop(report.host, None)
+            history.append(report)
         if is_newer:
             latest[report.host] = report
             state.seq, state.sampled_at = report.seq, report.sampled_at
         stale.append(not is_newer)
     await _write_latest(conn, latest, states, now)
-    await _write_history(conn, reports, states, now)
+    await _write_history(conn, history, states, now)
     return stale
 
 
@@ -196,6 +216,8 @@ async def _write_history(
     states: dict[str, _HostState],
     now: datetime,
 ) -> None:
+    if not reports:
+        return
     host_rows = [
         {
             "host_id": states[r.host].id,
@@ -245,9 +267,13 @@ class IngestWriter:
     """The single writer task of one service process."""
 
     def __init__(
-        self, engine: AsyncEngine, observe: Callable[[float], None] = lambda _seconds: None
+        self,
+        engine: AsyncEngine,
+        observe: Callable[[float], None] = lambda _seconds: None,
+        history_resolution_s: float = 0,
     ) -> None:
         self._engine = engine
+        self._history_resolution_s = history_resolution_s
         self._observe = observe
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task = BackgroundTask("dlbot-ingest-writer", self._run)
@@ -283,7 +309,9 @@ class IngestWriter:
     async def _commit(self, batch: list[_Pending]) -> None:
         began = time.perf_counter()
         async with self._engine.begin() as conn:
-            stale = await write_reports(conn, [r for item in batch for r in item.reports])
+            stale = await write_reports(
+                conn, [r for item in batch for r in item.reports], self._history_resolution_s
+            )
         self._observe(time.perf_counter() - began)
         start = 0
         for item in batch:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,7 +14,8 @@ from dlbot.bot.alerts.rules import RULES
 from dlbot.bot.service import Service
 from dlbot.bot.store.models import AgentToken, Gpu, GpuSample, Host, HostSample
 from dlbot.bot.store.tokens import create_token, revoke_token
-from tests.support import ingest, report
+from dlbot.bot.wire_in import HostReportIn
+from tests.support import T0, ingest, report
 
 DATA_TABLES = (Host, Gpu, GpuSample, HostSample)
 
@@ -100,7 +102,19 @@ async def test_older_report_does_not_overwrite_newer_state(
     assert host is not None and host.gpus[0].utilization_gpu == 50
     assert before is not None and host.last_seen_at > before.last_seen_at, "yet it was heard"
     counts = await row_counts(service)
-    assert counts["host_samples"] == 2, "the late sample still belongs in the history"
+    assert counts["host_samples"] == 1, "history keeps one sample a minute; this one is late"
+
+
+async def test_history_keeps_one_sample_per_host_per_resolution(service: Service) -> None:
+    """At 10 s reports a day of 10,000 hosts would be 691M GPU rows; one a minute is 115M."""
+    assert service.settings.history_resolution_s == 60
+    times = [T0 + timedelta(seconds=10 * k) for k in range(18)]
+    for seq, when in enumerate(times, 1):
+        await service.writer.submit([HostReportIn.model_validate(report(seq=seq, sampled_at=when))])
+    await service.writer.submit([HostReportIn.model_validate(report(host="gpu-08", gpus=2))])
+    minutes = len({int(when.timestamp() // 60) for when in times})
+    counts = await row_counts(service)
+    assert counts["host_samples"] == minutes + 1 and counts["gpu_samples"] == minutes + 2
 
 
 async def test_gpus_follow_the_latest_report(service: Service) -> None:
