@@ -113,7 +113,8 @@ class FleetCollector(Collector):
             runs.add_metric([state], count)
         outbox = GaugeMetricFamily(
             "dlbot_outbox_rows",
-            "Alert deliveries waiting (pending) or given up (failed), one per destination",
+            "Alert deliveries waiting (pending), being sent (sending) or given up (failed), "
+            "one per destination",
             labels=["state"],
         )
         for state, count in self._scrape.outbox.rows.items():

@@ -16,7 +16,9 @@ runs_t = table(Run)
 outbox_t = table(OutboxRow)
 alerts_t = table(Alert)
 
-OUTBOX_STATES = ("pending", "failed")
+UNDELIVERED = ("pending", "sending")
+"""Waiting for a (next) attempt, or claimed by a replica that is sending it."""
+OUTBOX_STATES = (*UNDELIVERED, "failed")
 """The outbox states worth watching; delivered rows ("sent") only grow and are not counted."""
 
 
@@ -24,7 +26,7 @@ class OutboxBacklog(NamedTuple):
     rows: dict[str, int]
     """Rows per state, every state of ``OUTBOX_STATES`` present."""
     oldest_pending_at: datetime | None
-    """When the oldest alert still waiting for a destination was raised."""
+    """When the oldest alert not yet delivered to some destination was raised."""
 
 
 async def runs_by_state(conn: AsyncConnection) -> dict[str, int]:
@@ -41,6 +43,6 @@ async def outbox_backlog(conn: AsyncConnection) -> OutboxBacklog:
     rows = dict.fromkeys(OUTBOX_STATES, 0)
     rows.update({state: count for state, count in await conn.execute(by_state)})
     oldest = select(func.min(alerts_t.c.created_at)).where(
-        alerts_t.c.id.in_(select(outbox_t.c.alert_id).where(outbox_t.c.state == "pending"))
+        alerts_t.c.id.in_(select(outbox_t.c.alert_id).where(outbox_t.c.state.in_(UNDELIVERED)))
     )
     return OutboxBacklog(rows, (await conn.execute(oldest)).scalar_one_or_none())

@@ -12,7 +12,7 @@ from sqlalchemy import insert, update
 
 from dlbot.bot.api.metrics import FleetCollector, FleetScrape, ServiceMetrics
 from dlbot.bot.service import Service
-from dlbot.bot.store.counts import OutboxBacklog
+from dlbot.bot.store.counts import OUTBOX_STATES, OutboxBacklog
 from dlbot.bot.store.fleet import GpuGauges
 from dlbot.bot.store.models import Host
 from dlbot.bot.store.run_models import Alert, OutboxRow, Run
@@ -131,6 +131,7 @@ async def test_runs_by_state_outbox_backlog_and_leader(
                 for platform, chat, state in (
                     ("slack", "C1", "pending"),
                     ("telegram", "42", "pending"),
+                    ("teams", "-", "sending"),
                     ("webhook", "-", "failed"),
                     ("discord", "-", "sent"),
                 )
@@ -145,6 +146,7 @@ async def test_runs_by_state_outbox_backlog_and_leader(
     }
     assert {labels["state"]: value for labels, value in scraped["dlbot_outbox_rows"]} == {
         "pending": 2,
+        "sending": 1,
         "failed": 1,
     }
     [(_, age)] = scraped["dlbot_outbox_oldest_pending_seconds"]
@@ -157,6 +159,7 @@ async def test_an_empty_store_still_exports_every_family(client: httpx.AsyncClie
     scraped = samples((await client.get("/metrics")).text)
     assert {labels["state"]: value for labels, value in scraped["dlbot_outbox_rows"]} == {
         "pending": 0,
+        "sending": 0,
         "failed": 0,
     }
     assert scraped["dlbot_outbox_oldest_pending_seconds"] == [({}, 0.0)]
@@ -177,7 +180,7 @@ def test_gpus_without_uuid_or_name_get_empty_labels() -> None:
         gpus=[GpuGauges("gpu-09", True, 0, None, None, 50, None, None, None, None)],
         users=[],
         runs={},
-        outbox=OutboxBacklog({"pending": 0, "failed": 0}, None),
+        outbox=OutboxBacklog(dict.fromkeys(OUTBOX_STATES, 0), None),
         at=utc_now(),
     )
     [util] = [f for f in FleetCollector(scrape).collect() if f.name.endswith("percent")]
