@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dlbot.agent.config import data_dir as default_data_dir
-from dlbot.bot.platforms.base import IdList
+from dlbot.bot.platforms.base import IdList, OptionalSecret
 from dlbot.bot.platforms.dingtalk.settings import DingTalkSettings
 from dlbot.bot.platforms.discord.settings import DiscordSettings
 from dlbot.bot.platforms.feishu.settings import FeishuSettings
@@ -83,7 +83,7 @@ class Settings(
     unwrapped_min_minutes: float = Field(default=10, ge=0, alias="DLBOT_UNWRAPPED_MIN_MINUTES")
     alerts_disabled: str = Field(default="", alias="DLBOT_ALERTS_DISABLED")
     ranks_settle_s: float = Field(default=10, ge=0, le=600, alias="DLBOT_RANKS_SETTLE_SECONDS")
-    metrics_token: SecretStr | None = Field(default=None, alias="DLBOT_METRICS_TOKEN")
+    metrics_token: OptionalSecret = Field(default=None, alias="DLBOT_METRICS_TOKEN")
     outbox_lease_s: float = Field(default=60, ge=2, le=3600, alias="DLBOT_OUTBOX_LEASE_SECONDS")
 
     @field_validator("database_url")

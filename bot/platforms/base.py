@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar
 
+from pydantic import BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
 
 from dlbot.handlers.registry import Invocation
@@ -22,6 +23,15 @@ if TYPE_CHECKING:
 S = TypeVar("S")
 IdList = Annotated[tuple[str, ...], NoDecode]
 """A settings value of ids, comma- or space-separated in the environment."""
+
+
+def _blank_is_unset(value: object) -> object:
+    """``NAME=`` as copied from .env.example means not set."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_is_unset)]
+"""A secret setting; an empty value is no secret, not an empty one."""
 DEFAULT_CHAT = "default"
 """The chat id of a destination that has one place to post to (a webhook URL)."""
 

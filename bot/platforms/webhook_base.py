@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, SecretStr
+from pydantic import SecretStr
 
 from dlbot.bot.platforms.base import DEFAULT_CHAT, Outgoing, Platform, Sender
 from dlbot.bot.platforms.errors import Rejected
@@ -21,14 +21,6 @@ from dlbot.bot.platforms.http import new_client
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 S = TypeVar("S")
-
-
-def _blank_is_unset(value: object) -> object:
-    """``NAME=`` as copied from .env.example means not set."""
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_is_unset)]
 
 
 def is_secure_url(url: SecretStr) -> bool:

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service
+from dlbot.bot.settings import Settings
 from dlbot.bot.store.tokens import create_token
 from dlbot.wire import utc_now
 from tests.support import report
@@ -76,6 +77,11 @@ async def test_metrics_can_require_a_token(client: httpx.AsyncClient, service: S
     assert (await client.get("/metrics", headers=auth("wrong"))).status_code == 401
     scraped = await client.get("/metrics", headers=auth("metrics-secret-1"))
     assert scraped.status_code == 200 and "dlbot_hosts_up" in scraped.text
+
+
+def test_an_empty_metrics_token_as_in_env_example_leaves_metrics_open() -> None:
+    assert Settings(DLBOT_METRICS_TOKEN="").metrics_token is None
+    assert Settings(DLBOT_METRICS_TOKEN="  ").metrics_token is None
 
 
 async def test_the_home_page_says_what_this_is(client: httpx.AsyncClient) -> None:

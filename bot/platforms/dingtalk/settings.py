@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from dlbot.bot.platforms.base import OptionalSecret
 from dlbot.bot.platforms.dingtalk import messages
-from dlbot.bot.platforms.webhook_base import OptionalSecret, is_secure_url
+from dlbot.bot.platforms.webhook_base import is_secure_url
 
 
 class DingTalkSettings(BaseSettings):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from dlbot.bot.platforms.base import OptionalSecret
 from dlbot.bot.platforms.discord import messages
-from dlbot.bot.platforms.webhook_base import OptionalSecret, is_secure_url
+from dlbot.bot.platforms.webhook_base import is_secure_url
 
 
 class DiscordSettings(BaseSettings):

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from dlbot.bot.platforms.base import OptionalSecret
 from dlbot.bot.platforms.feishu import messages
-from dlbot.bot.platforms.webhook_base import OptionalSecret, is_secure_url
+from dlbot.bot.platforms.webhook_base import is_secure_url
 
 HOOK_PATH = "/open-apis/bot/v2/hook/"
 

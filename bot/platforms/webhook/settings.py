@@ -6,8 +6,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from dlbot.bot.platforms.base import OptionalSecret
 from dlbot.bot.platforms.webhook import messages
-from dlbot.bot.platforms.webhook_base import OptionalSecret, is_secure_url
+from dlbot.bot.platforms.webhook_base import is_secure_url
 
 
 class WebhookSettings(BaseSettings):

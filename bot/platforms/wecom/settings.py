@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
-from dlbot.bot.platforms.webhook_base import OptionalSecret, is_secure_url
+from dlbot.bot.platforms.base import OptionalSecret
+from dlbot.bot.platforms.webhook_base import is_secure_url
 from dlbot.bot.platforms.wecom import messages
 
 
