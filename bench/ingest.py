@@ -16,12 +16,14 @@ Phases, per database:
            latency is measured from each request's scheduled send time
 
     .venv/bin/python bench/ingest.py [--db sqlite,postgres] [--concurrency 64] [--rate 700]
+    .venv/bin/python bench/ingest.py --db postgres --replicas 2   # replicas on one database
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import multiprocessing
@@ -134,7 +136,10 @@ class Load:
     """Runs inside the generator process."""
 
     def __init__(self, url: str, token: str, hosts: int, client: str, connections: int) -> None:
-        self.url = f"{url}/api/v1/reports"
+        """``url``: one service, or several (replicas) comma-separated, taken in turn."""
+        self.url = url
+        self.urls = [f"{u}/api/v1/reports" for u in url.split(",")]
+        self.turn = 0
         self.token = token
         self.hosts = hosts
         self.client_kind = client
@@ -184,13 +189,15 @@ class Load:
     async def post(self, body: bytes) -> str:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.turn += 1
+        url = self.urls[self.turn % len(self.urls)]
         try:
             if self.client_kind == "aiohttp":
-                async with self._aio.post(self.url, data=body) as response:
+                async with self._aio.post(url, data=body) as response:
                     await response.read()
                     status = response.status
             else:
-                status = (await self._httpx.post(self.url, content=body)).status_code
+                status = (await self._httpx.post(url, content=body)).status_code
             return "ok" if status == 200 else f"http {status}"
         except Exception as exc:
             return type(exc).__name__
@@ -294,7 +301,7 @@ def generator_phase(url: str, token: str, args: dict[str, Any], phase: str) -> P
     global _load
     # The generator's own garbage-collector pauses would show up as server latency.
     gc.disable()
-    if _load is None or _load.url != f"{url}/api/v1/reports":
+    if _load is None or _load.url != url:
         _load = Load(url, token, args["hosts"], args["client"], args["connections"])
     load = _load
 
@@ -330,21 +337,27 @@ def run_database(
         if args.check_interval is not None:
             env["DLBOT_CHECK_INTERVAL"] = str(args.check_interval)
         token = create_token(env, "--fleet", "bench")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with dlbot_serve(env, port) as server:
-            proc = psutil.Process(server.pid)
+        with contextlib.ExitStack() as stack:
+            ports = [free_port() for _ in range(args.replicas)]
+            servers = [stack.enter_context(dlbot_serve(env, port)) for port in ports]
+            procs = [psutil.Process(server.pid) for server in servers]
+            url = ",".join(f"http://127.0.0.1:{port}" for port in ports)
             checks = env.get("DLBOT_CHECK_INTERVAL", "10 (default)")
             print(
-                f"--- {label}: dlbot serve pid {server.pid} on {url}, "
-                f"DLBOT_CHECK_INTERVAL={checks}",
+                f"--- {label}: {len(servers)} dlbot serve process(es) "
+                f"{[s.pid for s in servers]} on {url}, DLBOT_CHECK_INTERVAL={checks}",
                 flush=True,
             )
             for phase in ("prefill", "closed", "open"):
-                cpu0 = sum(proc.cpu_times()[:2])
+                cpu0 = [sum(proc.cpu_times()[:2]) for proc in procs]
                 result = pool.submit(generator_phase, url, token, vars(args), phase).result()
-                print(result.line(sum(proc.cpu_times()[:2]) - cpu0), flush=True)
-            print(f"    server RSS at end: {proc.memory_info().rss / 2**20:.0f} MiB")
+                used = [sum(proc.cpu_times()[:2]) - c for proc, c in zip(procs, cpu0, strict=True)]
+                print(result.line(sum(used)), flush=True)
+                if len(procs) > 1:
+                    shares = ", ".join(f"{u / result.wall_s * 100:.0f}%" for u in used)
+                    print(f"    CPU per service process: {shares} of one core", flush=True)
+            rss = ", ".join(f"{proc.memory_info().rss / 2**20:.0f}" for proc in procs)
+            print(f"    server RSS at end: {rss} MiB")
 
 
 def main() -> None:
@@ -375,7 +388,15 @@ def main() -> None:
         "10 s); a huge value keeps the periodic alert checks out of the figures",
     )
     parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="service processes on one database, requests taken in turn (PostgreSQL only)",
+    )
     args = parser.parse_args()
+    if args.replicas > 1 and args.db != "postgres":
+        raise SystemExit("--replicas needs --db postgres: SQLite takes one service process")
     print(f"machine: {machine()}")
     body = json.dumps(report(0, 1)).encode()
     print(
