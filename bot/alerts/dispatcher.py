@@ -104,6 +104,9 @@ class Dispatcher:
         for lane in lanes:
             lane.cancel()
         await asyncio.gather(*lanes, return_exceptions=True)
+        if lanes:
+            with contextlib.suppress(Exception):  # the database may be what is going away
+                await self._release(outbox_t.c.claimed_by == self.replica, "stopped mid-send")
 
     def notify(self) -> None:
         self._wake.set()
@@ -127,17 +130,19 @@ class Dispatcher:
         """SQLite has one service process (``store.single_process``): a row left ``sending``
         was being sent when the previous process ended, so it is due again now, not when its
         lease runs out."""
+        await self._release(outbox_t.c.claimed_by != self.replica, "dlbot last stopped mid-send")
+
+    async def _release(self, claimed: Any, why: str) -> None:
+        """End the leases of ``sending`` rows matching ``claimed``: due again at once."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 outbox_t.update()
-                .where(outbox_t.c.state == "sending", outbox_t.c.claimed_by != self.replica)
+                .where(outbox_t.c.state == "sending", claimed)
                 .values(lease_until=utc_now())
             )
         if result.rowcount:
             log.warning(
-                "%d alert(s) were being sent when dlbot last stopped; sending them again "
-                "(a chat may show them twice)",
-                result.rowcount,
+                "%d alert(s) go out again (%s; a chat may show them twice)", result.rowcount, why
             )
 
     async def sweep(self) -> int:

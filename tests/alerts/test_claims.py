@@ -146,6 +146,24 @@ async def test_after_a_restart_on_sqlite_an_interrupted_send_goes_again_at_once(
             await restarted.stop()
     if service.engine.dialect.name == "sqlite":
         assert notes(hook) == ["n1"]
-        assert "were being sent when dlbot last stopped" in caplog.text
+        assert "dlbot last stopped mid-send" in caplog.text
     else:
         assert notes(hook) == []
+
+
+async def test_a_replica_stopped_mid_send_hands_the_alert_back_at_once(
+    service: Service, hook: FakeWebhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    hook.script(slow(5.0))
+    await alert(service, 1, HOOK)
+    stopping = replica(service, "stopping", lease_s=600)
+    stopping.start()
+    stopping.notify()
+    while not hook.calls(POST):
+        await asyncio.sleep(0.02)
+    with caplog.at_level(logging.WARNING, "dlbot.alerts"):
+        await stopping.stop()
+    assert "stopped mid-send" in caplog.text
+    await replica(service, "other").drain()  # not 600 s later
+    assert notes(hook) == ["n1", "n1"]  # the one duplicate: the first send may have arrived
+    assert await states(service) == [("sent", "other")]
