@@ -34,6 +34,12 @@ from tests.support import LiveServer, free_port
 H100 = Path(__file__).parent.parent / "fixtures" / "gpu" / "h100"
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """History keeps every report here (not one a minute), so it shows each one arrived."""
+    return settings.model_copy(update={"history_resolution_s": 0})
+
+
 def make_agent(tmp_path: Path, url: str, token: str, interval: float = 1.0) -> Agent:
     backend = NvmlBackend(
         FakeNvml(H100 / "nvml_load.json"), RecordedProcessTable(H100 / "proc_load.json")
