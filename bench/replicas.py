@@ -194,10 +194,13 @@ def failover_trial() -> tuple[float, float]:
         old.kill()
         survivor = next(r for r in replicas if r is not old)
         leads = wait_until(survivor.leads, 120)
-        polls = wait_until(
-            lambda: any(c.received_at > killed + 0.05 for c in telegram.calls("getUpdates")), 120
-        )
-        return leads, polls
+        wait_until(lambda: bool(polls_since(telegram, killed)), 120)
+        return leads, min(polls_since(telegram, killed)) - killed
+
+
+def polls_since(telegram: FakeTelegram, moment: float) -> list[float]:
+    """When getUpdates calls arrived after ``moment`` (the killed leader's have ended)."""
+    return [c.received_at for c in telegram.calls("getUpdates") if c.received_at > moment]
 
 
 def failover(args: argparse.Namespace) -> None:
