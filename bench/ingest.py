@@ -7,7 +7,8 @@ A fleet token is created with `dlbot token create --fleet bench`.
 Load generator: ONE separate process (multiprocessing, spawn) running asyncio with aiohttp
 (or httpx, --client httpx), so server and generator share this machine's cores; the CPU used by
 both is printed. Each request is what an agent sends: a JSON list with one report of one
-simulated host, 8 GPUs, 3 processes per GPU (README wire format); `seq` grows per host.
+simulated host, 8 GPUs, 3 processes per GPU (README wire format); `seq` grows per host and
+`sampled_at` 10 s a report, as an agent at the default interval.
 
 Phases, per database:
   prefill  one report for each of --hosts hosts, 50 per request, 4 in flight (not a figure)
@@ -63,7 +64,7 @@ def report(host: int, seq: int) -> list[dict[str, Any]]:
         {
             "host": name,
             "seq": seq,
-            "sampled_at": (T0 + timedelta(seconds=seq)).isoformat().replace("+00:00", "Z"),
+            "sampled_at": (T0 + timedelta(seconds=10 * seq)).isoformat().replace("+00:00", "Z"),
             "gpus": [
                 {
                     "index": i,
