@@ -98,11 +98,45 @@ class FreeGpus:
     indexes: tuple[int, ...]
 
 
-class FleetQuery(Protocol):
-    async def summary(self) -> Sequence[HostSummary]: ...
+class FreeOverview(NamedTuple):
+    gpus: int
+    hosts: int
+    listed: tuple[FreeGpus, ...]
+    """The hosts with most free GPUs (then by name), as many as asked for."""
 
-    async def free(self) -> Sequence[FreeGpus]:
-        """Free GPUs of online hosts."""
+
+class UserGpus(NamedTuple):
+    user: str
+    gpus: int
+    """GPUs of online hosts running a process of this user."""
+    hosts: int
+
+
+class FleetOverview(NamedTuple):
+    """The fleet added up (online hosts for GPU use), with every host listed only for a small
+    fleet: what /gpus shows, without building a row per host of a large one."""
+
+    hosts: int
+    online: int
+    gpus: int
+    live_gpus: int
+    """GPUs of online hosts."""
+    free: int
+    utilization_sum: int
+    utilization_count: int
+    listed: tuple[HostSummary, ...]
+    """Every host by name, when the fleet has no more than the hosts asked for; else empty."""
+    users: tuple[UserGpus, ...]
+    """Users of online hosts' GPUs, most GPUs first."""
+    offline_recent: tuple[tuple[str, datetime], ...]
+    """The offline hosts seen most recently (name, last seen), newest first."""
+
+
+class FleetQuery(Protocol):
+    async def overview(self, list_up_to: int, offline_listed: int) -> FleetOverview: ...
+
+    async def free(self, list_up_to: int) -> FreeOverview:
+        """Free GPUs of online hosts: the totals, and the hosts with most free GPUs."""
         ...
 
     async def host(self, name: str) -> HostView | None: ...

@@ -6,13 +6,20 @@ small fleet and otherwise aggregates; long lists are cut with a "+N more" line.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from rapidfuzz import process as fuzzy
 
 from dlbot.handlers import messages
-from dlbot.handlers.fleet import FleetQuery, FreeGpus, GpuView, HostSummary, HostView
+from dlbot.handlers.fleet import (
+    FleetOverview,
+    FleetQuery,
+    FreeOverview,
+    GpuView,
+    HostView,
+    UserGpus,
+)
 from dlbot.handlers.registry import Context, Invocation, UsageError
 from dlbot.handlers.reply import Block, Bold, Code, Heading, Mono, Reply, Table, para
 
@@ -35,10 +42,10 @@ async def gpus_command(invocation: Invocation, context: Context) -> Reply:
         raise UsageError("Give at most one host name.")
     fleet = _fleet(context)
     if not invocation.args:
-        return summary(await fleet.summary())
+        return summary(await fleet.overview(MAX_HOST_ROWS, MAX_OFFLINE_LISTED))
     target = invocation.args[0]
     if target.lower() == "free":
-        return free(await fleet.free())
+        return free(await fleet.free(MAX_FREE_HOSTS))
     host = await fleet.host(target)
     if host is None:
         names = await fleet.host_names()
@@ -47,39 +54,35 @@ async def gpus_command(invocation: Invocation, context: Context) -> Reply:
     return detail(host, context)
 
 
-def summary(hosts: Sequence[HostSummary]) -> Reply:
-    if not hosts:
+def summary(fleet: FleetOverview) -> Reply:
+    if not fleet.hosts:
         return Reply(blocks=(para(messages.NO_HOSTS),))
-    online = [h for h in hosts if h.online]
-    offline = [h for h in hosts if not h.online]
-    n_free = sum(h.free for h in online)
-    n_live = sum(h.gpus for h in online)
-    n_gpus = sum(h.gpus for h in hosts)
+    offline = fleet.hosts - fleet.online
     blocks: list[Block] = [
         Heading("GPU fleet"),
         para(
-            f"{messages.count(len(hosts), 'host')} ({len(online)} online, {len(offline)} offline)"
-            f" · {messages.count(n_gpus, 'GPU')}: ",
-            Bold(f"{n_live - n_free} busy"),
+            f"{messages.count(fleet.hosts, 'host')} ({fleet.online} online, {offline} offline)"
+            f" · {messages.count(fleet.gpus, 'GPU')}: ",
+            Bold(f"{fleet.live_gpus - fleet.free} busy"),
             ", ",
-            Bold(f"{n_free} free"),
-            f", {n_gpus - n_live} on offline hosts" if offline else "",
-            f" · mean utilisation {_mean_util(online)}",
+            Bold(f"{fleet.free} free"),
+            f", {fleet.gpus - fleet.live_gpus} on offline hosts" if offline else "",
+            f" · mean utilisation {_mean(fleet.utilization_sum, fleet.utilization_count)}",
         ),
     ]
-    if len(hosts) <= MAX_HOST_ROWS:
-        blocks.append(Table(("host", "busy/GPUs", "util", "memory", "users"), _host_rows(hosts)))
+    if fleet.listed:
+        blocks.append(Table(("host", "busy/GPUs", "util", "memory", "users"), _host_rows(fleet)))
     else:
-        blocks.extend(_users_table(online))
+        blocks.extend(_users_table(fleet.users))
         if offline:
-            blocks.append(_offline_line(offline))
+            blocks.append(_offline_line(fleet.offline_recent, offline))
     blocks.append(para(messages.GPUS_HINT))
     return Reply(blocks=tuple(blocks))
 
 
-def _host_rows(hosts: Sequence[HostSummary]) -> tuple[tuple[str, ...], ...]:
+def _host_rows(fleet: FleetOverview) -> tuple[tuple[str, ...], ...]:
     rows = []
-    for host in sorted(hosts, key=lambda h: h.name):
+    for host in fleet.listed:
         if not host.online:
             rows.append((host.name, f"-/{host.gpus}", "offline", "", ""))
             continue
@@ -88,7 +91,7 @@ def _host_rows(hosts: Sequence[HostSummary]) -> tuple[tuple[str, ...], ...]:
             (
                 host.name,
                 f"{host.busy}/{host.gpus}" if host.gpus else "no GPU",
-                _mean_util([host]),
+                _mean(host.utilization_sum, host.utilization_count),
                 f"{_gib(host.memory_used_mib)}/{_gib(memory)} GiB" if memory else "",
                 _clip(", ".join(host.users), 60),
             )
@@ -96,34 +99,20 @@ def _host_rows(hosts: Sequence[HostSummary]) -> tuple[tuple[str, ...], ...]:
     return tuple(rows)
 
 
-def _users_table(online: Sequence[HostSummary]) -> list[Block]:
-    gpus_by_user: Counter[str] = Counter()
-    hosts_by_user: Counter[str] = Counter()
-    for host in online:
-        hosts_by_user.update(host.users)
-    for host in online:
-        for user, count in host.user_gpus:
-            gpus_by_user[user] += count
-    if not gpus_by_user:
+def _users_table(users: Sequence[UserGpus]) -> list[Block]:
+    if not users:
         return []
-    top = gpus_by_user.most_common(MAX_USER_ROWS)
-    rows = tuple((user, str(n), str(hosts_by_user[user])) for user, n in top)
+    rows = tuple((u.user, str(u.gpus), str(u.hosts)) for u in users[:MAX_USER_ROWS])
     blocks: list[Block] = [Table(("user", "GPUs", "hosts"), rows)]
-    if len(gpus_by_user) > MAX_USER_ROWS:
-        blocks.append(para(f"+{len(gpus_by_user) - MAX_USER_ROWS} more users"))
+    if len(users) > MAX_USER_ROWS:
+        blocks.append(para(f"+{len(users) - MAX_USER_ROWS} more users"))
     return blocks
 
 
-def _offline_line(offline: Sequence[HostSummary]) -> Block:
-    recent = sorted(offline, key=lambda h: h.last_seen_at, reverse=True)
-    listed = ", ".join(
-        f"{h.name} (last seen {h.last_seen_at:%m-%d %H:%M} UTC)"
-        for h in recent[:MAX_OFFLINE_LISTED]
-    )
-    more = (
-        f", +{len(offline) - MAX_OFFLINE_LISTED} more" if len(offline) > MAX_OFFLINE_LISTED else ""
-    )
-    return para(Bold(f"Offline ({len(offline)}): "), listed + more)
+def _offline_line(recent: Sequence[tuple[str, datetime]], offline: int) -> Block:
+    listed = ", ".join(f"{name} (last seen {seen:%m-%d %H:%M} UTC)" for name, seen in recent)
+    more = f", +{offline - len(recent)} more" if offline > len(recent) else ""
+    return para(Bold(f"Offline ({offline}): "), listed + more)
 
 
 def detail(host: HostView, context: Context) -> Reply:
@@ -177,39 +166,35 @@ def _host_metrics(host: HostView) -> str:
     return " · ".join(parts) or "no host metrics"
 
 
-def free(found: Sequence[FreeGpus]) -> Reply:
-    candidates = sorted((f for f in found if f.indexes), key=lambda f: (-len(f.indexes), f.host))
-    if not candidates:
+def free(found: FreeOverview) -> Reply:
+    if not found.gpus:
         return Reply(blocks=(para(messages.NO_FREE_GPUS),))
-    total = sum(len(f.indexes) for f in candidates)
     lines = [
         f"{f.host}: {len(f.indexes)} free  CUDA_VISIBLE_DEVICES={','.join(map(str, f.indexes))}"
-        for f in candidates[:MAX_FREE_HOSTS]
+        for f in found.listed
     ]
     blocks: list[Block] = [
         Heading("Free GPUs"),
         para(
-            f"{messages.count(total, 'free GPU')} on {messages.count(len(candidates), 'host')}. ",
+            f"{messages.count(found.gpus, 'free GPU')} on {messages.count(found.hosts, 'host')}. ",
             messages.FREE_GPUS_HINT,
         ),
         Code("\n".join(lines)),
     ]
-    if len(candidates) > MAX_FREE_HOSTS:
-        rest = candidates[MAX_FREE_HOSTS:]
+    if found.hosts > len(found.listed):
+        rest_gpus = found.gpus - sum(len(f.indexes) for f in found.listed)
         blocks.append(
             para(
-                f"+{messages.count(len(rest), 'more host')} with "
-                f"{messages.count(sum(len(f.indexes) for f in rest), 'free GPU')}; "
-                "ask for one with ",
+                f"+{messages.count(found.hosts - len(found.listed), 'more host')} with "
+                f"{messages.count(rest_gpus, 'free GPU')}; ask for one with ",
                 Mono("/gpus HOST"),
             )
         )
     return Reply(blocks=tuple(blocks))
 
 
-def _mean_util(hosts: Sequence[HostSummary]) -> str:
-    count = sum(h.utilization_count for h in hosts)
-    return f"{sum(h.utilization_sum for h in hosts) / count:.0f}%" if count else "n/a"
+def _mean(total: int, count: int) -> str:
+    return f"{total / count:.0f}%" if count else "n/a"
 
 
 def _gib(mib: int | None) -> str:

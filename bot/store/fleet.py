@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -11,7 +11,16 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.store.models import Gpu, Host, table
-from dlbot.handlers.fleet import FreeGpus, GpuView, HostSummary, HostView, ProcessView
+from dlbot.handlers.fleet import (
+    FleetOverview,
+    FreeGpus,
+    FreeOverview,
+    GpuView,
+    HostSummary,
+    HostView,
+    ProcessView,
+    UserGpus,
+)
 from dlbot.wire import utc_now
 
 hosts_t = table(Host)
@@ -54,6 +63,48 @@ class GpuGauges(NamedTuple):
     power_w: float | None
 
 
+_TOTALS = (
+    hosts_t.c.gpu_count,
+    hosts_t.c.gpu_free,
+    hosts_t.c.gpu_util_sum,
+    hosts_t.c.gpu_util_count,
+    hosts_t.c.gpu_memory_used_mib,
+    hosts_t.c.gpu_memory_total_mib,
+    hosts_t.c.gpu_users,
+)
+
+
+def _user_gpus(lines: str) -> tuple[tuple[str, int], ...]:
+    """``Host.gpu_users`` ("name<TAB>GPUs" lines) as (user, GPUs) pairs."""
+    pairs = (line.split("\t") for line in lines.split("\n") if line)
+    return tuple((user, int(count)) for user, count in pairs)
+
+
+def _users(per_host: Iterable[str]) -> tuple[UserGpus, ...]:
+    gpus: Counter[str] = Counter()
+    hosts: Counter[str] = Counter()
+    for lines in per_host:
+        for user, count in _user_gpus(lines):
+            gpus[user] += count
+            hosts[user] += 1
+    return tuple(UserGpus(user, n, hosts[user]) for user, n in gpus.most_common())
+
+
+def _host_summary(row: Any) -> HostSummary:
+    return HostSummary(
+        name=row.name,
+        last_seen_at=row.last_seen_at,
+        online=bool(row.online),
+        gpus=row.gpu_count,
+        free=row.gpu_free,
+        utilization_sum=row.gpu_util_sum,
+        utilization_count=row.gpu_util_count,
+        memory_used_mib=row.gpu_memory_used_mib,
+        memory_total_mib=row.gpu_memory_total_mib,
+        user_gpus=_user_gpus(row.gpu_users),
+    )
+
+
 class UserMemory(NamedTuple):
     """GPU memory a user's processes hold on one host (the processes' own figures)."""
 
@@ -73,67 +124,81 @@ class StoreFleet:
         self._offline_after = timedelta(seconds=offline_after)
         self._clock = clock
 
-    async def summary(self) -> Sequence[HostSummary]:
-        """Every host with its GPUs added up in SQL (one row per host and set of users);
-        per-GPU rows are never built."""
-        g = gpus_t.c
-        groups = select(
-            g.host_id,
-            g.users,
-            func.count().label("gpus"),
-            func.sum(case((g.free, 1), else_=0)).label("free"),
-            func.coalesce(func.sum(g.utilization_gpu), 0).label("util_sum"),
-            func.count(g.utilization_gpu).label("util_count"),
-            func.coalesce(func.sum(g.memory_used_mib), 0).label("used"),
-            func.coalesce(func.sum(g.memory_total_mib), 0).label("total"),
-        ).group_by(g.host_id, g.users)
-        async with self._engine.connect() as conn:
-            hosts = (
-                await conn.execute(select(hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seen_at))
-            ).all()
-            rows = (await conn.execute(groups)).all()
-        totals: dict[int, list[int]] = {}
-        users: defaultdict[int, Counter[str]] = defaultdict(Counter)
-        for host_id, names, *numbers in rows:
-            sums = totals.setdefault(host_id, [0] * 6)
-            for i, value in enumerate(numbers):
-                sums[i] += int(value)
-            if names:
-                for name in names.split("\n"):
-                    users[host_id][name] += numbers[0]
-        cutoff = self._clock() - self._offline_after
-        summaries = []
-        for host in hosts:
-            gpus, free, util_sum, util_count, used, total = totals.get(host.id, [0] * 6)
-            summaries.append(
-                HostSummary(
-                    name=host.name,
-                    last_seen_at=host.last_seen_at,
-                    online=host.last_seen_at >= cutoff,
-                    gpus=gpus,
-                    free=free,
-                    utilization_sum=util_sum,
-                    utilization_count=util_count,
-                    memory_used_mib=used,
-                    memory_total_mib=total,
-                    user_gpus=tuple(sorted(users[host.id].items())) if host.id in users else (),
-                )
-            )
-        return summaries
+    async def overview(self, list_up_to: int, offline_listed: int) -> FleetOverview:
+        """The fleet added up in SQL from each host's GPU totals (kept at ingest): one row of
+        sums, the users of online hosts, and the hosts themselves only for a small fleet."""
+        h = hosts_t.c
+        online = h.last_seen_at >= self._clock() - self._offline_after
 
-    async def free(self) -> Sequence[FreeGpus]:
-        cutoff = self._clock() - self._offline_after
-        query = (
-            select(hosts_t.c.name, gpus_t.c.index.label("gpu_index"))
-            .join(hosts_t, hosts_t.c.id == gpus_t.c.host_id)
-            .where(gpus_t.c.free, hosts_t.c.last_seen_at >= cutoff)
-            .order_by(hosts_t.c.name, gpus_t.c.index)
+        def online_sum(column: Any) -> Any:
+            return func.coalesce(func.sum(case((online, column), else_=0)), 0)
+
+        sums = select(
+            func.count(),
+            online_sum(1),
+            func.coalesce(func.sum(h.gpu_count), 0),
+            online_sum(h.gpu_count),
+            online_sum(h.gpu_free),
+            online_sum(h.gpu_util_sum),
+            online_sum(h.gpu_util_count),
         )
-        found: defaultdict[str, list[int]] = defaultdict(list)
         async with self._engine.connect() as conn:
-            for name, index in await conn.execute(query):
-                found[name].append(index)
-        return [FreeGpus(name, tuple(indexes)) for name, indexes in found.items()]
+            hosts, up, gpus, live, free, util_sum, util_count = (await conn.execute(sums)).one()
+            listed: tuple[HostSummary, ...] = ()
+            if hosts <= list_up_to:
+                rows = await conn.execute(
+                    select(h.name, h.last_seen_at, online.label("online"), *_TOTALS).order_by(
+                        h.name
+                    )
+                )
+                listed = tuple(_host_summary(row) for row in rows)
+            used = await conn.execute(select(h.gpu_users).where(online, h.gpu_users != ""))
+            users = _users(row.gpu_users for row in used)
+            recent = await conn.execute(
+                select(h.name, h.last_seen_at)
+                .where(~online)
+                .order_by(h.last_seen_at.desc())
+                .limit(offline_listed)
+            )
+            offline_recent = tuple((row.name, row.last_seen_at) for row in recent)
+        return FleetOverview(
+            hosts=int(hosts),
+            online=int(up),
+            gpus=int(gpus),
+            live_gpus=int(live),
+            free=int(free),
+            utilization_sum=int(util_sum),
+            utilization_count=int(util_count),
+            listed=listed,
+            users=users,
+            offline_recent=offline_recent,
+        )
+
+    async def free(self, list_up_to: int) -> FreeOverview:
+        h = hosts_t.c
+        with_free = (h.last_seen_at >= self._clock() - self._offline_after) & (h.gpu_free > 0)
+        async with self._engine.connect() as conn:
+            hosts, gpus = (
+                await conn.execute(
+                    select(func.count(), func.coalesce(func.sum(h.gpu_free), 0)).where(with_free)
+                )
+            ).one()
+            top = (
+                await conn.execute(
+                    select(h.id, h.name)
+                    .where(with_free)
+                    .order_by(h.gpu_free.desc(), h.name)
+                    .limit(list_up_to)
+                )
+            ).all()
+            found: defaultdict[int, list[int]] = defaultdict(list)
+            indexes = select(gpus_t.c.host_id, gpus_t.c.index).where(
+                gpus_t.c.free, gpus_t.c.host_id.in_([row.id for row in top])
+            )
+            for host_id, index in await conn.execute(indexes.order_by(gpus_t.c.index)):
+                found[host_id].append(index)
+        listed = tuple(FreeGpus(row.name, tuple(found[row.id])) for row in top)
+        return FreeOverview(int(gpus), int(hosts), listed)
 
     async def gauges(self) -> list[GpuGauges]:
         """The numbers /metrics exports, one row per GPU, without process lists."""

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,6 +146,9 @@ async def _write_latest(
         )
     if not latest:
         return
+    gpu_rows = {
+        name: [_gpu_row(states[name].id, r, gpu) for gpu in r.gpus] for name, r in latest.items()
+    }
     await conn.execute(
         hosts_t.update()
         .where(hosts_t.c.id == bindparam("b_id"))
@@ -157,6 +161,7 @@ async def _write_latest(
             gpu_error=bindparam("gpu_error"),
             agent_version=bindparam("agent_version"),
             processes_key=bindparam("processes_key"),
+            **{column: bindparam(column) for column in GPU_TOTALS},
         ),
         [
             {
@@ -168,15 +173,45 @@ async def _write_latest(
                 "gpu_error": r.gpu_error,
                 "agent_version": r.agent_version,
                 "processes_key": processes_key(r),
+                **_gpu_totals(gpu_rows[name]),
             }
-            for r in latest.values()
+            for name, r in latest.items()
         ],
     )
     host_ids = [states[name].id for name in latest]
     await conn.execute(gpus_t.delete().where(gpus_t.c.host_id.in_(host_ids)))
-    gpu_rows = [_gpu_row(states[r.host].id, r, gpu) for r in latest.values() for gpu in r.gpus]
-    if gpu_rows:
-        await conn.execute(gpus_t.insert(), gpu_rows)
+    all_rows = [row for rows in gpu_rows.values() for row in rows]
+    if all_rows:
+        await conn.execute(gpus_t.insert(), all_rows)
+
+
+GPU_TOTALS = (
+    "gpu_count",
+    "gpu_free",
+    "gpu_util_sum",
+    "gpu_util_count",
+    "gpu_memory_used_mib",
+    "gpu_memory_total_mib",
+    "gpu_users",
+)
+
+
+def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A host's GPU rows added up (``Host.gpu_*``); users as ``name<TAB>GPUs`` lines (a user
+    name has no control characters)."""
+    utilizations = [r["utilization_gpu"] for r in rows if r["utilization_gpu"] is not None]
+    users: Counter[str] = Counter(
+        name for r in rows if r["users"] for name in r["users"].split("\n")
+    )
+    return {
+        "gpu_count": len(rows),
+        "gpu_free": sum(r["free"] for r in rows),
+        "gpu_util_sum": sum(utilizations),
+        "gpu_util_count": len(utilizations),
+        "gpu_memory_used_mib": sum(r["memory_used_mib"] or 0 for r in rows),
+        "gpu_memory_total_mib": sum(r["memory_total_mib"] or 0 for r in rows),
+        "gpu_users": "\n".join(f"{name}\t{n}" for name, n in sorted(users.items())),
+    }
 
 
 def _gpu_row(host_id: int, report: HostReportIn, gpu: Any) -> dict[str, Any]:

@@ -71,6 +71,16 @@ class Host(Base):
     # went through: the check reads only hosts where the two differ.
     processes_key: Mapped[str | None] = mapped_column(String(32))
     unwrapped_key: Mapped[str | None] = mapped_column(String(32))
+    # The latest report's GPUs added up at ingest, so /gpus over a large fleet sums hosts in SQL
+    # instead of grouping every GPU row: GPUs, free GPUs, utilisation sum and count (GPUs that
+    # report one), memory, and "user=GPUs" lines (GPUs running a process of that user).
+    gpu_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    gpu_free: Mapped[int] = mapped_column(default=0, server_default="0")
+    gpu_util_sum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    gpu_util_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    gpu_memory_used_mib: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    gpu_memory_total_mib: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    gpu_users: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Gpu(Base):

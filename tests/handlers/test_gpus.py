@@ -117,6 +117,28 @@ async def test_free_gpus_give_a_cuda_visible_devices_line(
     assert "gpu-07: 2 free  CUDA_VISIBLE_DEVICES=1,3" in text
 
 
+async def test_a_large_fleet_counts_users_hosts_and_lists_recent_offline_hosts(
+    testbot: TestBot, service: Service
+) -> None:
+    """Summed in SQL from each host's totals kept at ingest: the offline hosts' GPUs leave the
+    busy and free counts and their users the table; the ten seen last are named."""
+    await fleet_of(service, 40)
+    now = utc_now()
+    async with service.engine.begin() as conn:
+        for h in range(12):
+            seen = now - timedelta(hours=1, minutes=h)
+            await conn.execute(
+                update(Host).where(Host.name == f"gpu-{h:04d}").values(last_seen_at=seen)
+            )
+    text = await testbot.ask("/gpus")
+    assert "40 hosts (28 online, 12 offline) · 320 GPUs: 140 busy, 84 free, 96 on offline" in text
+    assert "Offline (12): gpu-0000 (last seen" in text and ", +2 more" in text
+    assert "gpu-0009" in text and "gpu-0010" not in text, "the ten seen most recently"
+    # user12..user39 each have one online host; 5 busy GPUs each.
+    assert "user12 5 1" in " ".join(text.split()) and "user0 " not in text
+    assert "+18 more users" in text
+
+
 async def test_offline_hosts_show_when_they_were_last_seen(
     testbot: TestBot, service: Service
 ) -> None:
