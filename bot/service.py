@@ -163,7 +163,7 @@ class Service:
 
     async def ask(self, text: str) -> Reply:
         """Run one chat command as typed (``/gpus free``), as from the terminal."""
-        return await self.run_command(parse(text) or Invocation(command="help", args=()))
+        return await self.run_command(parse(text))
 
     async def run_command(self, invocation: Invocation) -> Reply:
         """Run one parsed command: what front ends get (``platforms.base.RunCommand``)."""

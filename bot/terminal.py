@@ -16,19 +16,15 @@ from pydantic import ValidationError
 from dlbot.bot.render.text import render_text
 from dlbot.bot.settings import Settings
 from dlbot.handlers.commands import REGISTRY
-from dlbot.handlers.registry import Context, Invocation, parse
+from dlbot.handlers.registry import Context, parse
 from dlbot.handlers.reply import Reply
 from dlbot.wire import utc_now
-
-
-def invocation_of(words: list[str]) -> Invocation:
-    return parse(" ".join(words)) or Invocation(command="help", args=())
 
 
 def answer_locally(words: list[str]) -> int | None:
     """The exit status after printing a local command's answer; None when the command needs
     the service, or the settings are invalid (the service path reports them)."""
-    invocation = invocation_of(words)
+    invocation = parse(" ".join(words))
     command = REGISTRY.get(invocation.command)
     if command is None or not command.local:
         return None

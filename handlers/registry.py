@@ -73,14 +73,15 @@ class Command:
     """Answers from dlbot's own data alone, so `dlbot ask` runs it without opening the store."""
 
 
-def parse(text: str) -> Invocation | None:
-    """``/gpus free`` or ``gpus free`` -> Invocation; ``/cmd@BotName`` is accepted too."""
+def parse(text: str) -> Invocation:
+    """``/gpus free`` or ``gpus free`` -> Invocation; ``/cmd@BotName`` is accepted too; nothing
+    at all is ``/help``."""
     try:
         words = shlex.split(text.strip())
     except ValueError:
         words = text.split()
     if not words:
-        return None
+        return Invocation(command="help", args=())
     name = words[0].removeprefix("/").split("@", 1)[0].lower()
     return Invocation(command=name, args=tuple(words[1:]))
 

@@ -22,7 +22,7 @@ def invocation(
     underscore names (``test_alert``), the only form Telegram allows. ``admins`` are the
     DLBOT_ADMINS chat user ids.
     """
-    parsed = parse(text) or Invocation(command="help", args=())
+    parsed = parse(text)
     return dataclasses.replace(
         parsed,
         command=parsed.command.replace("-", "_"),
