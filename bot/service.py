@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -32,7 +31,6 @@ from dlbot.handlers.registry import Context, Invocation, parse
 from dlbot.handlers.reply import Reply
 from dlbot.wire import utc_now
 
-log = logging.getLogger("dlbot.service")
 MAX_LEADER_RETRY_S = 10.0
 
 
@@ -136,10 +134,7 @@ class Service:
             self._scheduler = make_scheduler(self.checks, self.settings.check_interval)
             self._scheduler.start()
         self.metrics.set_leader(leading)
-        try:
-            await self.platforms.set_leading(leading)
-        except Exception:
-            log.exception("handing over leader-only chat work failed")
+        await self.platforms.set_leading(leading)
 
     async def stop(self) -> None:
         if self._leadership is not None:

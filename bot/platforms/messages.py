@@ -10,5 +10,6 @@ def reply_cut(omitted: int) -> str:
 
 
 CONNECT_FAILED = "%s: could not connect (%s); trying again in %.0fs"
+LEAD_FAILED = "%s: could not take up or hand over leader-only work (%s)"
 CONNECTED = "%s: connected"
 NOT_CONNECTED = "this chat platform is not connected yet; try again shortly"

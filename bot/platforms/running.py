@@ -94,7 +94,7 @@ class RunningPlatforms:
             self.senders[name] = front_end.sender
             log.info(messages.CONNECTED, name)
             if self.leading:
-                await front_end.set_leading(True)
+                await self._lead(name, front_end, True)
             on_ready()
             return
 
@@ -103,7 +103,14 @@ class RunningPlatforms:
         self.leading = leading
         for name, front_end in self.front_ends.items():
             if name in self.senders:
-                await front_end.set_leading(leading)
+                await self._lead(name, front_end, leading)
+
+    async def _lead(self, name: str, front_end: FrontEnd, leading: bool) -> None:
+        try:
+            await front_end.set_leading(leading)
+        except Exception as exc:
+            # The class only, as when connecting; the next change of leader tries again.
+            log.error(messages.LEAD_FAILED, name, type(exc).__name__)
 
     async def connected_all(self) -> None:
         """Wait until every front end has connected (it keeps trying until it does)."""
