@@ -26,6 +26,7 @@ from dlbot.bot.store.fleet import StoreFleet
 from dlbot.bot.store.ingest import IngestWriter
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import TokenCache
+from dlbot.bot.store.waits import StoreWaits
 from dlbot.handlers.commands import REGISTRY
 from dlbot.handlers.registry import Context, Invocation, parse
 from dlbot.handlers.reply import Reply
@@ -153,6 +154,7 @@ class Service:
             destinations=ChatDestinations(self.engine, self.settings, self.platforms.senders),
             knowledge=self.knowledge,
             runs=self.runs,
+            waits=StoreWaits(self.engine),
             language=self.settings.language,
         )
 

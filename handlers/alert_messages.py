@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from dlbot.handlers.messages import duration
+from dlbot.handlers import wait_messages as wait_text
+from dlbot.handlers.messages import count, duration
 from dlbot.handlers.reply import Block, Bold, Code, Heading, Mention, Mono, Reply, Span, para
 
 TAIL_LINES_SHOWN = 15
@@ -151,6 +152,35 @@ def _gpu_idle(payload: dict[str, Any], platform: str) -> list[Block]:
     ]
 
 
+def _asker(payload: dict[str, Any], platform: str) -> Mention | str:
+    chat_id = (payload.get("mentions") or {}).get(platform)
+    return Mention(f"@{chat_id}", str(chat_id)) if chat_id else "You:"
+
+
+def _gpus_free(payload: dict[str, Any], platform: str) -> list[Block]:
+    gpus = list(payload.get("gpus") or [])
+    asked = int(payload.get("asked") or len(gpus))
+    free = count(len(gpus), "GPU")
+    said = wait_text.GPUS_FREE.format(
+        count=free, are="is" if len(gpus) == 1 else "are", host=payload["host"], asked=asked
+    )
+    line = f"CUDA_VISIBLE_DEVICES={','.join(map(str, gpus[:asked]))}"
+    return [
+        Heading(wait_text.GPUS_FREE_TITLE.format(host=payload["host"])),
+        para(_asker(payload, platform), said),
+        Code(line),
+    ]
+
+
+def _gpus_wait_expired(payload: dict[str, Any], platform: str) -> list[Block]:
+    said = wait_text.WAIT_EXPIRED.format(
+        count=count(int(payload.get("asked") or 0), "free GPU"),
+        where=payload.get("host") or wait_text.ANY_HOST,
+        span=duration(timedelta(minutes=int(payload.get("minutes") or 0))),
+    )
+    return [para(_asker(payload, platform), said)]
+
+
 def _test(payload: dict[str, Any], platform: str) -> list[Block]:
     return [para(Bold("dlbot test alert"), f": alerts reach this chat. {payload.get('note', '')}")]
 
@@ -167,5 +197,7 @@ _BUILDERS = {
     "host_offline": _host_offline,
     "host_online": _host_online,
     "gpu_idle": _gpu_idle,
+    "gpus_free": _gpus_free,
+    "gpus_wait_expired": _gpus_wait_expired,
     "test": _test,
 }

@@ -34,7 +34,7 @@ COMMANDS: tuple[Command, ...] = (
         messages.GPUS_SUMMARY,
         messages.GPUS_USAGE,
         gpus_command,
-        examples=("/gpus", "/gpus gpu-07", "/gpus free"),
+        examples=("/gpus", "/gpus gpu-07", "/gpus free", "/gpus wait 2"),
     ),
     Command(
         "runs",

@@ -22,6 +22,7 @@ from dlbot.handlers.fleet import (
 )
 from dlbot.handlers.registry import Context, Invocation, UsageError
 from dlbot.handlers.reply import Block, Bold, Code, Heading, Mono, Reply, Table, para
+from dlbot.handlers.waits import wait_command
 
 MAX_HOST_ROWS = 25
 MAX_USER_ROWS = 10
@@ -38,9 +39,11 @@ def _fleet(context: Context) -> FleetQuery:
 
 
 async def gpus_command(invocation: Invocation, context: Context) -> Reply:
+    fleet = _fleet(context)
+    if invocation.args[:1] == ("wait",):
+        return await wait_command(invocation.args[1:], invocation, context, fleet)
     if len(invocation.args) > 1:
         raise UsageError("Give at most one host name.")
-    fleet = _fleet(context)
     if not invocation.args:
         return summary(await fleet.overview(MAX_HOST_ROWS, MAX_OFFLINE_LISTED))
     target = invocation.args[0]

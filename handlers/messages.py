@@ -18,8 +18,11 @@ NO_HOSTS = (
     "No GPU host has reported yet. Start one with `dlbot agent --server URL --token TOKEN` "
     "(tokens come from `dlbot token create HOST`)."
 )
-GPUS_USAGE = "/gpus [HOST | free]"
-GPUS_SUMMARY = "/gpus — fleet summary; /gpus HOST — one host in detail; /gpus free — free GPUs"
+GPUS_USAGE = "/gpus [HOST | free | wait N [HOST] [--for 2h] | wait | wait cancel]"
+GPUS_SUMMARY = (
+    "/gpus — fleet summary; /gpus HOST — one host in detail; /gpus free — free GPUs; "
+    "/gpus wait N — tell me when N GPUs are free"
+)
 GPUS_HINT = "Details: /gpus HOST · free GPUs: /gpus free"
 NO_FREE_GPUS = "No free GPU on any online host right now."
 FREE_GPUS_HINT = "Paste the line for a host into your shell before starting training there."

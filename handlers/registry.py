@@ -19,6 +19,7 @@ from dlbot.handlers.fleet import FleetQuery
 from dlbot.handlers.leaderboards import KnowledgeQuery
 from dlbot.handlers.reply import Reply, error_reply
 from dlbot.handlers.run_views import RunsQuery
+from dlbot.handlers.wait_views import WaitsQuery
 
 log = logging.getLogger("dlbot.handlers")
 TERMINAL = "cli"
@@ -51,6 +52,7 @@ class Context:
     destinations: DestinationsQuery | None = None
     knowledge: KnowledgeQuery | None = None
     runs: RunsQuery | None = None
+    waits: WaitsQuery | None = None
     language: str = "en"
 
 

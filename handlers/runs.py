@@ -192,18 +192,19 @@ async def link_command(invocation: Invocation, context: Context) -> Reply:
     return Reply(blocks=(para(text.LINKED.format(user=unix_user)),), visibility="private")
 
 
-def parse_duration(value: str) -> timedelta:
+def parse_duration(value: str, longest: timedelta = MAX_MUTE) -> timedelta:
+    """``30m``, ``2h`` or ``1d``, up to ``longest``."""
     match = _DURATION.match(value.strip().lower())
     if not match:
-        raise UsageError(text.BAD_DURATION.format(value=value))
+        raise UsageError(text.BAD_DURATION.format(value=value, longest=longest.days))
     amount, unit = int(match.group(1)), match.group(2)
     span = {
         "m": timedelta(minutes=amount),
         "h": timedelta(hours=amount),
         "d": timedelta(days=amount),
     }[unit]
-    if not timedelta(0) < span <= MAX_MUTE:
-        raise UsageError(text.BAD_DURATION.format(value=value))
+    if not timedelta(0) < span <= longest:
+        raise UsageError(text.BAD_DURATION.format(value=value, longest=longest.days))
     return span
 
 

@@ -169,3 +169,20 @@ class SeenProcess(Base):
     command: Mapped[str | None] = mapped_column(Text)
     gpus: Mapped[list[int]] = mapped_column(JSON)
     first_seen_at: Mapped[datetime]
+
+
+class GpuWait(Base):
+    """Someone waiting for free GPUs (`/gpus wait N [HOST]`), told in the chat they asked in."""
+
+    __tablename__ = "gpu_waits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str | None] = mapped_column(String(253))
+    count: Mapped[int]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    """waiting, then done (told), expired (told) or cancelled."""

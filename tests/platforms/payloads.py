@@ -79,6 +79,18 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "quiet_minutes": 30,
         "mentions": {},
     },
+    "gpus_free": {
+        "host": HOSTILE_HOST,
+        "gpus": [0, 1, 5],
+        "asked": 2,
+        "mentions": {"slack": "U42", "telegram": "4242"},
+    },
+    "gpus_wait_expired": {
+        "host": HOSTILE_HOST,
+        "asked": 4,
+        "minutes": 120,
+        "mentions": {"slack": "U42", "telegram": "4242"},
+    },
 }
 
 

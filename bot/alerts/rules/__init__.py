@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dlbot.bot.alerts.rules import (
     gpu_idle,
+    gpus_wait,
     host_offline,
     run_crashed,
     run_ended_unknown,
@@ -21,6 +22,7 @@ RULES: tuple[AlertRule, ...] = (
     gpu_idle.RULE,
     run_stalled.RULE,
     run_ended_unknown.RULE,
+    gpus_wait.RULE,
 )
 BY_NAME = {rule.name: rule for rule in RULES}
 
