@@ -24,6 +24,8 @@ DEFAULT_WAIT = timedelta(hours=2)
 LONGEST_WAIT = timedelta(days=7)
 MOST_GPUS = 1024
 MOST_WAITS = 5
+HOSTS_LOOKED_AT = 20
+"""How many of the hosts with most free GPUs an immediate answer looks at; the check sees all."""
 
 
 def _waiter(invocation: Invocation) -> Waiter | None:
@@ -82,7 +84,7 @@ def _parse(args: Sequence[str]) -> tuple[int, str | None, timedelta]:
 
 async def _free_now(fleet: FleetQuery, count: int, host: str | None) -> Reply | None:
     """The answer when a host already has ``count`` free GPUs: no need to wait."""
-    found = await fleet.free(list_up_to=MOST_WAITS * 4)
+    found = await fleet.free(list_up_to=HOSTS_LOOKED_AT)
     for candidate in found.listed:
         if len(candidate.indexes) >= count and host in (None, candidate.host):
             gpus = ",".join(map(str, candidate.indexes[:count]))

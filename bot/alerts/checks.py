@@ -106,19 +106,19 @@ class Checks:
         ):
             tx.alerted = True
 
-    async def prune_history(self) -> int:
-        """Delete history older than DLBOT_HISTORY_DAYS, ``PRUNE_BATCH`` rows a transaction:
+    async def prune_history(self, batch: int = PRUNE_BATCH) -> int:
+        """Delete history older than DLBOT_HISTORY_DAYS, ``batch`` rows a transaction:
         an hour of a 10,000-host fleet is millions of rows, and one huge delete would hold
         its locks and its undo for minutes."""
         cutoff = self._clock() - self._settings.history
         removed = 0
         for model in (GpuSample, HostSample):
             t = table(model)
-            old = select(t.c.id).where(t.c.sampled_at < cutoff).limit(PRUNE_BATCH)
+            old = select(t.c.id).where(t.c.sampled_at < cutoff).limit(batch)
             while True:
                 async with self._engine.begin() as conn:
                     result = await conn.execute(t.delete().where(t.c.id.in_(old.scalar_subquery())))
                 removed += result.rowcount or 0
-                if (result.rowcount or 0) < PRUNE_BATCH:
+                if (result.rowcount or 0) < batch:
                     break
         return removed

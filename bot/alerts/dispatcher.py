@@ -113,7 +113,11 @@ class Dispatcher:
 
     async def _run(self) -> None:
         if self._engine.dialect.name == "sqlite":
-            await self._take_back_claims()
+            # SQLite has one service process (``store.single_process``): a row left sending
+            # was being sent when the last process ended, so it is due now, not at its lease.
+            await self._release(
+                outbox_t.c.claimed_by != self.replica, "dlbot last stopped mid-send"
+            )
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
             # arrives as the event is set, and stop() then waits for this loop forever.
@@ -125,12 +129,6 @@ class Dispatcher:
                 await self.sweep()
             except Exception:
                 log.exception("alert delivery sweep failed; retrying at the next sweep")
-
-    async def _take_back_claims(self) -> None:
-        """SQLite has one service process (``store.single_process``): a row left ``sending``
-        was being sent when the previous process ended, so it is due again now, not when its
-        lease runs out."""
-        await self._release(outbox_t.c.claimed_by != self.replica, "dlbot last stopped mid-send")
 
     async def _release(self, claimed: Any, why: str) -> None:
         """End the leases of ``sending`` rows matching ``claimed``: due again at once."""

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, case, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dlbot.bot.store.models import Gpu, Host, table
 from dlbot.handlers.fleet import (
@@ -105,6 +105,21 @@ def _host_summary(row: Any) -> HostSummary:
     )
 
 
+MOST_FREE_FIRST = (hosts_t.c.gpu_free.desc(), hosts_t.c.name)
+"""Hosts with most free GPUs first, then by name: the order /gpus free and /gpus wait pick in."""
+
+
+async def free_indexes(conn: AsyncConnection, host_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each of these hosts' free GPU indexes, in order."""
+    found: defaultdict[int, list[int]] = defaultdict(list)
+    query = select(gpus_t.c.host_id, gpus_t.c.index).where(
+        gpus_t.c.free, gpus_t.c.host_id.in_(list(host_ids))
+    )
+    for host_id, index in await conn.execute(query.order_by(gpus_t.c.index)):
+        found[host_id].append(index)
+    return found
+
+
 class UserMemory(NamedTuple):
     """GPU memory a user's processes hold on one host (the processes' own figures)."""
 
@@ -128,7 +143,7 @@ class StoreFleet:
         """The fleet added up in SQL from each host's GPU totals (kept at ingest): one row of
         sums, the users of online hosts, and the hosts themselves only for a small fleet."""
         h = hosts_t.c
-        online = h.last_seen_at >= self._clock() - self._offline_after
+        online = self._online()
 
         def online_sum(column: Any) -> Any:
             return func.coalesce(func.sum(case((online, column), else_=0)), 0)
@@ -176,7 +191,7 @@ class StoreFleet:
 
     async def free(self, list_up_to: int) -> FreeOverview:
         h = hosts_t.c
-        with_free = (h.last_seen_at >= self._clock() - self._offline_after) & (h.gpu_free > 0)
+        with_free = self._online() & (h.gpu_free > 0)
         async with self._engine.connect() as conn:
             hosts, gpus = (
                 await conn.execute(
@@ -187,18 +202,16 @@ class StoreFleet:
                 await conn.execute(
                     select(h.id, h.name)
                     .where(with_free)
-                    .order_by(h.gpu_free.desc(), h.name)
+                    .order_by(*MOST_FREE_FIRST)
                     .limit(list_up_to)
                 )
             ).all()
-            found: defaultdict[int, list[int]] = defaultdict(list)
-            indexes = select(gpus_t.c.host_id, gpus_t.c.index).where(
-                gpus_t.c.free, gpus_t.c.host_id.in_([row.id for row in top])
-            )
-            for host_id, index in await conn.execute(indexes.order_by(gpus_t.c.index)):
-                found[host_id].append(index)
+            found = await free_indexes(conn, [row.id for row in top])
         listed = tuple(FreeGpus(row.name, tuple(found[row.id])) for row in top)
         return FreeOverview(int(gpus), int(hosts), listed)
+
+    def _online(self) -> ColumnElement[bool]:
+        return hosts_t.c.last_seen_at >= self._clock() - self._offline_after
 
     async def gauges(self) -> list[GpuGauges]:
         """The numbers /metrics exports, one row per GPU, without process lists."""

@@ -93,6 +93,7 @@ async def write_reports(
         states.update(await _host_states(conn, set(new_hosts)))
     latest: dict[str, HostReportIn] = {}
     history: list[HostReportIn] = []
+    first_sample = set(new_hosts)  # a new host's first report always starts its history
     stale = []
     for report in reports:
         state = states[report.host]
@@ -100,11 +101,11 @@ async def write_reports(
         if not history_resolution_s:
             history.append(report)
         elif is_newer and (
-            report.host in new_hosts
+            report.host in first_sample
             or _bucket(report.sampled_at, history_resolution_s)
             != _bucket(state.sampled_at, history_resolution_s)
         ):
-            new_hosts.pop(report.host, None)
+            first_sample.discard(report.host)
             history.append(report)
         if is_newer:
             latest[report.host] = report

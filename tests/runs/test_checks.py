@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from dlbot.bot.alerts import checks as checks_module
 from dlbot.bot.alerts.checks import Checks, CheckSettings
 from dlbot.bot.alerts.destinations import Destination
 from dlbot.bot.alerts.rules import BY_NAME
@@ -233,15 +232,12 @@ def test_unknown_rule_name_is_refused_clearly() -> None:
 
 
 @pytest.mark.parametrize("batch", [1, 2, 50_000])
-async def test_history_is_pruned_in_batches(
-    store: Service, batch: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(checks_module, "PRUNE_BATCH", batch)
+async def test_history_is_pruned_in_batches(store: Service, batch: int) -> None:
     clock = Clock()
     checks = make_checks(store, clock)
     old = [report(seq=n, sampled_at=T0 - timedelta(days=8, seconds=n)) for n in range(2, 5)]
     await ingest(store, report(seq=1), *old)
-    assert await checks.prune_history() == 6
+    assert await checks.prune_history(batch) == 6
     async with store.engine.connect() as conn:
         left = (await conn.execute(select(func.count()).select_from(GpuSample))).scalar_one()
     assert left == 1

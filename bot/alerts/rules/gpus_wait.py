@@ -16,7 +16,8 @@ from sqlalchemy import select
 from dlbot.bot.alerts.destinations import Destination
 from dlbot.bot.alerts.outbox import create_alert
 from dlbot.bot.alerts.rules.base import AlertRule
-from dlbot.bot.store.models import Gpu, Host, table
+from dlbot.bot.store.fleet import MOST_FREE_FIRST, free_indexes
+from dlbot.bot.store.models import Host, table
 from dlbot.bot.store.waits import WAITING, waits_t
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from dlbot.bot.alerts.checks import Checks
 
 NAME = "gpus_wait"
-hosts_t, gpus_t = table(Host), table(Gpu)
+hosts_t = table(Host)
 
 
 async def check(checks: Checks) -> None:
@@ -42,19 +43,11 @@ async def check(checks: Checks) -> None:
             )
             if wait.host is not None:
                 found = found.where(hosts_t.c.name == wait.host)
-            host = (
-                await conn.execute(
-                    found.order_by(hosts_t.c.gpu_free.desc(), hosts_t.c.name).limit(1)
-                )
-            ).first()
+            host = (await conn.execute(found.order_by(*MOST_FREE_FIRST).limit(1))).first()
             base = {"asked": wait.count, "mentions": {wait.platform: wait.user_id}}
             if host is not None:
-                indexes = await conn.execute(
-                    select(gpus_t.c.index)
-                    .where(gpus_t.c.host_id == host.id, gpus_t.c.free)
-                    .order_by(gpus_t.c.index)
-                )
-                payload = {**base, "host": host.name, "gpus": [row.index for row in indexes]}
+                gpus = (await free_indexes(conn, [host.id]))[host.id]
+                payload = {**base, "host": host.name, "gpus": gpus}
                 await _tell(conn, wait, "gpus_free", "done", payload, now)
             elif wait.expires_at <= now:
                 minutes = round((wait.expires_at - wait.created_at).total_seconds() / 60)
