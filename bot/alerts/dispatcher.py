@@ -14,6 +14,9 @@ runs out; then any replica sends it again. That is the one window where a chat c
 alert twice: a send in flight when its replica died (the chat APIs take no idempotency key
 for new messages). Nothing is lost: a row leaves the line only as sent or failed.
 
+An alert about a run that was announced in the chat goes in the announcement's thread
+(``alerts.threads``); alerts with actions carry their buttons (``handlers.action_buttons``).
+
 A sender makes one attempt (bounded to half the lease) and raises a classified error
 (``platforms.errors``):
 - RateLimited: the row and every other pending row of that destination wait ``retry_after``;
@@ -38,6 +41,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.alerts.destinations import Destination
+from dlbot.bot.alerts.threads import thread_for
 from dlbot.bot.background import BackgroundTask
 from dlbot.bot.backoff import backoff_delay
 from dlbot.bot.platforms.base import Outgoing, Sender
@@ -207,6 +211,7 @@ class Dispatcher:
                         outbox_t.c.next_attempt_at,
                         outbox_t.c.lease_until,
                         outbox_t.c.claimed_by,
+                        alerts_t.c.id.label("alert_id"),
                         alerts_t.c.kind,
                         alerts_t.c.payload,
                     )
@@ -246,9 +251,11 @@ class Dispatcher:
             )
             return False
         payload = dict(row.payload)
-        message = Outgoing(alert_reply(row.kind, payload, destination.platform), row.kind, payload)
+        reply = alert_reply(row.kind, payload, destination.platform, row.alert_id)
         try:
             async with asyncio.timeout(self._lease.total_seconds() / 2):
+                thread = await thread_for(self._engine, row.kind, payload, destination)
+                message = Outgoing(reply, row.kind, payload, thread.message_id, thread.broadcast)
                 message_ids = await sender.send(destination.chat_id, message)
         except Rejected as exc:
             log.error("%s failed for good: %s", where, exc)

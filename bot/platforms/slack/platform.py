@@ -9,17 +9,17 @@ from dlbot.bot.platforms.slack.settings import problems
 from dlbot.bot.platforms.slack.spelling import spell
 
 if TYPE_CHECKING:
-    from dlbot.bot.platforms.base import FrontEnd, RunCommand
+    from dlbot.bot.platforms.base import FrontEnd, RunCommand, RunPress
     from dlbot.bot.settings import Settings
 
 NAME = "slack"
 
 
-def front_end(settings: Settings, run: RunCommand) -> FrontEnd:
+def front_end(settings: Settings, run: RunCommand, press: RunPress) -> FrontEnd:
     """The SDK is imported when the platform starts, not when the table is read."""
     from dlbot.bot.platforms.slack.frontend import SlackFrontEnd
 
-    return SlackFrontEnd(settings, run)
+    return SlackFrontEnd(settings, run, press)
 
 
 PLATFORM: Platform[Settings] = Platform(

@@ -8,17 +8,17 @@ from dlbot.bot.platforms.base import Platform
 from dlbot.bot.platforms.telegram.settings import problems
 
 if TYPE_CHECKING:
-    from dlbot.bot.platforms.base import FrontEnd, RunCommand
+    from dlbot.bot.platforms.base import FrontEnd, RunCommand, RunPress
     from dlbot.bot.settings import Settings
 
 NAME = "telegram"
 
 
-def front_end(settings: Settings, run: RunCommand) -> FrontEnd:
+def front_end(settings: Settings, run: RunCommand, press: RunPress) -> FrontEnd:
     """The SDK is imported when the platform starts, not when the table is read."""
     from dlbot.bot.platforms.telegram.frontend import TelegramFrontEnd
 
-    return TelegramFrontEnd(settings, run)
+    return TelegramFrontEnd(settings, run, press)
 
 
 PLATFORM: Platform[Settings] = Platform(
