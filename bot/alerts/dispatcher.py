@@ -22,7 +22,8 @@ A sender makes one attempt (bounded to half the lease) and raises a classified e
 - RateLimited: the row and every other pending row of that destination wait ``retry_after``;
 - Unavailable (or a sender bug, or no answer in time): the same, for a backoff that grows with
   the row's attempts;
-- Rejected: the row is marked failed and the lane goes on with the next row.
+- Rejected: the row is marked failed and the lane goes on with the next row; an alert with a
+  ``fallback_chat`` (a direct message the platform refused) is queued for that chat instead.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from dlbot.bot.platforms.base import Outgoing, Sender
 from dlbot.bot.platforms.errors import RateLimited, Rejected, Unavailable
 from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, OutboxRow
+from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.handlers.alert_messages import alert_reply
 from dlbot.wire import utc_now
 
@@ -262,6 +264,9 @@ class Dispatcher:
             await self._update(
                 row.id, state="failed", attempts=row.attempts + 1, last_error=str(exc)
             )
+            fallback = payload.get("fallback_chat")
+            if fallback and fallback != destination.chat_id:
+                await self._fall_back(row, Destination(destination.platform, str(fallback)))
             return True
         except RateLimited as exc:
             log.warning("%s: %s; this destination waits %.0fs", where, exc, exc.retry_after)
@@ -287,6 +292,26 @@ class Dispatcher:
             last_error=None,
         )
         return True
+
+    async def _fall_back(self, row: Any, instead: Destination) -> None:
+        """A direct message refused for good goes to the chat it was asked from instead."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert_ignoring_conflicts(
+                    conn, outbox_t, ["alert_id", "platform", "chat_id"]
+                ).values(
+                    alert_id=row.alert_id,
+                    platform=instead.platform,
+                    chat_id=instead.chat_id,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=utc_now(),
+                )
+            )
+        log.warning(
+            "alert %s: sending it to %s:%s instead", row.id, instead.platform, instead.chat_id
+        )
+        self.notify()
 
     async def _pause(self, destination: Destination, row: Any, error: str, wait: timedelta) -> None:
         """The failed row goes back in line, and it and every other pending row of the

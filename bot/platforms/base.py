@@ -100,7 +100,9 @@ class Platform(Generic[S]):
     (``dlbot serve`` refuses to start on any). ``alert_chat``: the chat its settings name for
     alerts. An alert-only destination has ``make_sender``; a chat platform has
     ``make_front_end``, whose front end brings its own sender. ``spell`` rewrites our text's
-    ``/command`` names as the platform's users must type them.
+    ``/command`` names as the platform's users must type them. ``direct_chat``: where the
+    platform lets dlbot write to a user directly, the chat to use for a user met in a chat
+    (chat id, user id), or None when that chat is already theirs alone.
     """
 
     name: str
@@ -111,3 +113,4 @@ class Platform(Generic[S]):
     make_front_end: Callable[[S, RunCommand, RunPress], FrontEnd] | None = None
     http_path: str | None = None
     spell: Callable[[str], str] = unchanged
+    direct_chat: Callable[[str, str], str | None] | None = None

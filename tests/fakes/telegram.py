@@ -13,7 +13,9 @@ replied not found", unless ``allow_sending_without_reply`` is set: then it is se
 message. ``press_button`` makes the ``callback_query`` update of a click on one of the bot's
 inline keyboard buttons, shaped as the real API sends it;
 ``answerCallbackQuery`` accepts each such query once, and refuses an unknown or already
-answered one as the real API does.
+answered one as the real API does. A user in ``never_started`` has not started the bot:
+sending to their private chat is refused with 403, as the real API refuses a bot that would
+start a conversation.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ TOKEN = "123456:TEST-token"
 BOT = {"id": 4242, "is_bot": True, "first_name": "Test Bot", "username": "TestBot"}
 MAX_POLL_SECONDS = 2.0
 REPLY_NOT_FOUND = "Bad Request: message to be replied not found"
+CANNOT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
@@ -61,6 +64,7 @@ class FakeTelegram(ThreadedServer):
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         """(chat id, message id) -> the message as the API returned or delivered it."""
         self._queries: set[str] = set()
+        self.never_started: set[int] = set()
 
     @property
     def api_url(self) -> str:
@@ -75,7 +79,11 @@ class FakeTelegram(ThreadedServer):
             return _error(401, "Unauthorized")
         params, raw = await _params(request)
         failure = self.recorder.next_failure(method)
-        self.recorder.record(Call(method, params, dict(request.headers), raw, failure is None))
+        refusal = None if failure is not None else self._refusal(method, params)
+        ok = failure is None and refusal is None
+        self.recorder.record(Call(method, params, dict(request.headers), raw, ok))
+        if refusal is not None:
+            return _error(*refusal)
         if failure is not None:
             if failure.status == 429:
                 return _error(
@@ -87,14 +95,20 @@ class FakeTelegram(ThreadedServer):
         if method == "getUpdates":
             return await self._get_updates(params)
         if method == "answerCallbackQuery":
-            if params.get("callback_query_id") not in self._queries:
-                return _error(400, QUERY_INVALID)
             self._queries.discard(params["callback_query_id"])
             return _ok(True)
-        replied = self._replied(params)
-        if replied is False:
-            return _error(400, REPLY_NOT_FOUND)
         return _ok(self._answer(method, params))
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> tuple[int, str] | None:
+        """How the real API refuses this call, if it would."""
+        if method == "answerCallbackQuery":
+            known = params.get("callback_query_id") in self._queries
+            return None if known else (400, QUERY_INVALID)
+        if "chat_id" in params and int(params["chat_id"]) in self.never_started:
+            return 403, CANNOT_INITIATE
+        if self._replied(params) is False:
+            return 400, REPLY_NOT_FOUND
+        return None
 
     def _replied(self, params: dict[str, Any]) -> dict[str, Any] | bool | None:
         """The message a send replies to; None for none (or a missing one it may do without);

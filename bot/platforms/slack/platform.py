@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 NAME = "slack"
 
 
+def direct_chat(chat_id: str, user_id: str) -> str | None:
+    """chat.postMessage to a user id writes in the app's direct messages with that user; a
+    ``D...`` channel is such a conversation already."""
+    return None if chat_id.startswith("D") else user_id
+
+
 def front_end(settings: Settings, run: RunCommand, press: RunPress) -> FrontEnd:
     """The SDK is imported when the platform starts, not when the table is read."""
     from dlbot.bot.platforms.slack.frontend import SlackFrontEnd
@@ -30,4 +36,5 @@ PLATFORM: Platform[Settings] = Platform(
     make_front_end=front_end,
     http_path="/slack/events",
     spell=spell,
+    direct_chat=direct_chat,
 )

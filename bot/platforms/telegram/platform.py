@@ -14,6 +14,12 @@ if TYPE_CHECKING:
 NAME = "telegram"
 
 
+def direct_chat(chat_id: str, user_id: str) -> str | None:
+    """A user's private chat with the bot has the user's id (and exists only once they have
+    started the bot: sending there before is refused)."""
+    return None if chat_id == user_id else user_id
+
+
 def front_end(settings: Settings, run: RunCommand, press: RunPress) -> FrontEnd:
     """The SDK is imported when the platform starts, not when the table is read."""
     from dlbot.bot.platforms.telegram.frontend import TelegramFrontEnd
@@ -28,4 +34,5 @@ PLATFORM: Platform[Settings] = Platform(
     alert_chat=lambda s: s.telegram_alert_chat,
     make_front_end=front_end,
     http_path="/telegram/webhook",
+    direct_chat=direct_chat,
 )
