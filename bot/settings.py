@@ -45,11 +45,14 @@ def async_database_url(url: str) -> str:
 
 
 def announced_platforms(value: str) -> frozenset[str]:
-    # The platform table and alert modules are read only when the setting is used.
+    if not value.strip():
+        return frozenset()
+    # The platform table and the store are loaded only when the setting is used (`dlbot ask`
+    # loads neither).
     from dlbot.bot.alerts.threads import announcing
     from dlbot.bot.platforms.table import BY_NAME
 
-    return announcing(value, list(BY_NAME)) if value.strip() else frozenset()
+    return announcing(value, list(BY_NAME))
 
 
 class Settings(
