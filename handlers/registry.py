@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dlbot.handlers import messages
+from dlbot.handlers.action_views import ActionsQuery
 from dlbot.handlers.destinations import DestinationsQuery
 from dlbot.handlers.fleet import FleetQuery
 from dlbot.handlers.leaderboards import KnowledgeQuery
@@ -53,6 +54,7 @@ class Context:
     knowledge: KnowledgeQuery | None = None
     runs: RunsQuery | None = None
     waits: WaitsQuery | None = None
+    actions: ActionsQuery | None = None
     language: str = "en"
 
 
