@@ -163,7 +163,8 @@ GPU_GAUGES: tuple[tuple[str, str, int, int], ...] = (
 
 @functools.lru_cache(maxsize=65536)
 def _number(value: float) -> str:
-    return floatToGoString(value)
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
+    return text
 
 
 @functools.lru_cache(maxsize=65536)
