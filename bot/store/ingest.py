@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dlbot.bot.background import BackgroundTask
+from dlbot.bot.store.bulk import Bulk
 from dlbot.bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.bot.wire_reports import HostReport
@@ -150,23 +151,12 @@ async def _write_latest(
     gpu_rows = {
         name: [_gpu_row(states[name].id, r, gpu) for gpu in r.gpus] for name, r in latest.items()
     }
-    await conn.execute(
-        hosts_t.update()
-        .where(hosts_t.c.id == bindparam("b_id"))
-        .values(
-            last_seen_at=now,
-            last_seq=bindparam("last_seq"),
-            last_sampled_at=bindparam("last_sampled_at"),
-            host_metrics=bindparam("host_metrics"),
-            gpu_backend=bindparam("gpu_backend"),
-            gpu_error=bindparam("gpu_error"),
-            agent_version=bindparam("agent_version"),
-            processes_key=bindparam("processes_key"),
-            **{column: bindparam(column) for column in GPU_TOTALS},
-        ),
+    await UPDATE_HOSTS.execute(
+        conn,
         [
             {
                 "b_id": states[r.host].id,
+                "last_seen_at": now,
                 "last_seq": r.seq,
                 "last_sampled_at": r.sampled_at,
                 "host_metrics": r.host_metrics.known(),
@@ -181,9 +171,7 @@ async def _write_latest(
     )
     host_ids = [states[name].id for name in latest]
     await conn.execute(gpus_t.delete().where(gpus_t.c.host_id.in_(host_ids)))
-    all_rows = [row for rows in gpu_rows.values() for row in rows]
-    if all_rows:
-        await conn.execute(gpus_t.insert(), all_rows)
+    await INSERT_GPUS.execute(conn, [row for rows in gpu_rows.values() for row in rows])
 
 
 GPU_TOTALS = (
@@ -195,6 +183,44 @@ GPU_TOTALS = (
     "gpu_memory_total_mib",
     "gpu_users",
 )
+
+
+_HOST_STATE = (
+    "last_seen_at",
+    "last_seq",
+    "last_sampled_at",
+    "host_metrics",
+    "gpu_backend",
+    "gpu_error",
+    "agent_version",
+    "processes_key",
+    *GPU_TOTALS,
+)
+UPDATE_HOSTS = Bulk(
+    hosts_t.update()
+    .where(hosts_t.c.id == bindparam("b_id"))
+    .values({column: bindparam(column) for column in _HOST_STATE}),
+    ["b_id", *_HOST_STATE],
+)
+_GPU_COLUMNS = (
+    "host_id",
+    "index",
+    "uuid",
+    "name",
+    "utilization_gpu",
+    "memory_used_mib",
+    "memory_total_mib",
+    "temperature_c",
+    "power_w",
+    "power_limit_w",
+    "fan_speed_percent",
+    "processes",
+    "error",
+    "sampled_at",
+    "free",
+    "users",
+)
+INSERT_GPUS = Bulk(gpus_t.insert().inline(), _GPU_COLUMNS)
 
 
 def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
