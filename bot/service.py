@@ -67,7 +67,12 @@ class Service:
             settings=settings,
             engine=engine,
             fleet=StoreFleet(engine, settings.offline_after),
-            writer=IngestWriter(engine, metrics.observe_batch, settings.history_resolution_s),
+            writer=IngestWriter(
+                engine,
+                metrics.observe_batch,
+                settings.history_resolution_s,
+                settings.idle_max_utilization,
+            ),
             metrics=metrics,
             knowledge=StoreKnowledge(engine, settings),
             runs=StoreRuns(engine),
