@@ -220,9 +220,7 @@ class StoreUsage:
     async def user_names(self) -> list[str]:
         """Every Unix user with GPU time in the kept buckets."""
         async with self._engine.connect() as conn:
-            found = await conn.execute(
-                select(users_t.c.user).distinct().order_by(users_t.c.user)
-            )
+            found = await conn.execute(select(users_t.c.user).distinct().order_by(users_t.c.user))
             return list(found.scalars())
 
     async def host(self, name: str, window: Window) -> UsageSeries | None:
