@@ -16,6 +16,7 @@ from dlbot.bot.alerts.dispatcher import Dispatcher
 from dlbot.bot.alerts.rules import enabled_rules
 from dlbot.bot.alerts.scheduler import make_scheduler
 from dlbot.bot.api.metrics import ServiceMetrics
+from dlbot.bot.charts.answers import UsageCharts
 from dlbot.bot.knowledge.service import StoreKnowledge
 from dlbot.bot.leadership import Leadership
 from dlbot.bot.platforms.running import RunningPlatforms
@@ -82,6 +83,7 @@ class Service:
         redaction.register(redaction.settings_secrets(self.settings))
         self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
+        self.usage = UsageCharts(self.engine)
         self.dispatcher = Dispatcher(
             self.engine,
             self.platforms.senders,
@@ -160,6 +162,7 @@ class Service:
             knowledge=self.knowledge,
             runs=self.runs,
             waits=StoreWaits(self.engine),
+            usage=self.usage,
             language=self.settings.language,
         )
 

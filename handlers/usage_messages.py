@@ -24,10 +24,7 @@ HOST_LINE = (
     "{host}, last {window}: mean GPU utilisation {utilization} over {gpus}, "
     "{memory} GiB of GPU memory used on average."
 )
-USER_LINE = (
-    "{user}, last {window}: {hours:,.1f} GPU-hours on GPUs, {idle:,.1f} of them held idle "
-    "(at most {idle_max}% utilisation)."
-)
+USER_LINE = "{user}, last {window}: {hours:,.1f} GPU-hours, {idle:,.1f} of them held idle."
 NOT_MEASURED = "n/a"
 
 CHART_ALT = "Chart: GPU utilisation and memory of {target}, last {window}"
