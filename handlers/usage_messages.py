@@ -50,10 +50,11 @@ def chart_saved(path: str) -> str:
 
 
 CHART_NOT_SAVED = "The chart could not be written to {directory}: {why}"
-CHART_NOT_POSTED = (
-    "The chart could not be posted here (Slack answered {error}). "
-    "Invite the dlbot app to this channel, then ask again."
+CHART_NOT_POSTED_MEMBERSHIP = (
+    "The chart could not be posted here (Slack answered {error}): "
+    "invite the dlbot app to this channel, then ask again."
 )
+CHART_NOT_POSTED = "The chart could not be posted here ({error}); ask again in a while."
 CHART_FAILED = "The chart could not be drawn (incident {incident}); the numbers above stand."
 
 DIGEST_TITLE = "dlbot daily digest, {date}"

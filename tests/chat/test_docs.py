@@ -19,7 +19,7 @@ ROOT = Path(__file__).parent.parent.parent
 def test_manifest_declares_commands_scopes_events_and_socket_mode() -> None:
     manifest = yaml.safe_load((ROOT / "deploy" / "slack-app-manifest.yaml").read_text())
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
-    assert commands == ["/gpus", "/runs", "/tip", "/sota", "/dlbot"]
+    assert commands == ["/gpus", "/runs", "/usage", "/tip", "/sota", "/dlbot"]
     assert {c.removeprefix("/") for c in commands} == SLASH_COMMANDS
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "app_mentions:read", "chat:write"} <= scopes
