@@ -13,7 +13,7 @@ from dlbot.bot import redaction
 from dlbot.bot.alerts.checks import Checks, CheckSettings
 from dlbot.bot.alerts.destinations import ChatDestinations, Destination, destinations
 from dlbot.bot.alerts.dispatcher import Dispatcher
-from dlbot.bot.alerts.rules import enabled_rules
+from dlbot.bot.alerts.rules import digest, enabled_rules
 from dlbot.bot.alerts.scheduler import make_scheduler
 from dlbot.bot.api.metrics import ServiceMetrics
 from dlbot.bot.charts.answers import UsageCharts
@@ -89,6 +89,7 @@ class Service:
             self.platforms.senders,
             self.platforms.is_connecting,
             lease=timedelta(seconds=self.settings.outbox_lease_s),
+            images=self.usage.alert_images,
         )
         self.checks = Checks(
             self.engine,
@@ -101,6 +102,7 @@ class Service:
                 unwrapped_min=timedelta(minutes=self.settings.unwrapped_min_minutes),
                 history=timedelta(days=self.settings.history_days),
                 rules=self.rules,
+                timezone=self.settings.timezone,
             ),
             destinations=self.alert_destinations,
             on_alert=self.dispatcher.notify,
@@ -139,7 +141,11 @@ class Service:
             self._scheduler = None
         if leading:
             assert self.checks is not None
-            self._scheduler = make_scheduler(self.checks, self.settings.check_interval)
+            self._scheduler = make_scheduler(
+                self.checks,
+                self.settings.check_interval,
+                digest.trigger(self.settings.digest_at, self.settings.timezone),
+            )
             self._scheduler.start()
         self.metrics.set_leader(leading)
         await self.platforms.set_leading(leading)

@@ -36,6 +36,8 @@ class CheckSettings:
     unwrapped_min: timedelta
     history: timedelta
     rules: frozenset[str]
+    timezone: str = "UTC"
+    """DLBOT_TIMEZONE: the daily digest's local date."""
 
 
 @dataclass

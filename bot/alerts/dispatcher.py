@@ -30,7 +30,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +46,7 @@ from dlbot.bot.platforms.errors import RateLimited, Rejected, Unavailable
 from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, OutboxRow
 from dlbot.handlers.alert_messages import alert_reply
+from dlbot.handlers.reply import Image
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.alerts")
@@ -58,6 +60,12 @@ BACKOFF_CAP_S = 600.0
 DEFAULT_LEASE = timedelta(seconds=60)
 IN_LINE = ("pending", "sending")
 """Row states still waiting to leave the line (as sent or failed)."""
+AlertImages = Callable[[str, Mapping[str, Any]], Awaitable[tuple[Image, ...]]]
+"""The pictures an alert of a kind carries, drawn when it is sent (a digest's chart)."""
+
+
+async def no_images(kind: str, payload: Mapping[str, Any]) -> tuple[Image, ...]:
+    return ()
 
 
 def replica_id() -> str:
@@ -84,8 +92,10 @@ class Dispatcher:
         *,
         replica: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        images: AlertImages = no_images,
     ) -> None:
         self._engine = engine
+        self._images = images
         self._senders = senders
         self._connecting = connecting
         self.replica = replica or replica_id()
@@ -246,7 +256,14 @@ class Dispatcher:
             )
             return False
         payload = dict(row.payload)
-        message = Outgoing(alert_reply(row.kind, payload, destination.platform), row.kind, payload)
+        reply = alert_reply(row.kind, payload, destination.platform)
+        try:
+            pictures = await self._images(row.kind, payload)
+        except Exception:
+            log.exception("%s: its chart could not be drawn; sending it without", where)
+            pictures = ()
+        reply = replace(reply, blocks=(*reply.blocks, *pictures))
+        message = Outgoing(reply, row.kind, payload)
         try:
             async with asyncio.timeout(self._lease.total_seconds() / 2):
                 message_ids = await sender.send(destination.chat_id, message)

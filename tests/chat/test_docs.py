@@ -48,7 +48,7 @@ async def test_slack_help_spells_every_command_as_typed_in_slack(testbot: TestBo
     typed = [row[0] for block in reply.blocks for row in getattr(block, "rows", ())]
     assert "/dlbot run ID" in typed and "/dlbot test_alert" in typed
     assert any(line.startswith("/gpus [HOST | free | wait N") for line in typed)
-    assert all(re.match(r"/(gpus|runs|tip|sota|dlbot)\b", line) for line in typed)
+    assert all(re.match(r"/(gpus|runs|usage|tip|sota|dlbot)\b", line) for line in typed)
     telegram = await testbot.service.run_command(Invocation("help", (), platform="telegram"))
     assert "/run ID" in [row[0] for block in telegram.blocks for row in getattr(block, "rows", ())]
 
