@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot import redaction
+from dlbot.bot.alerts.actions import StoreActions
 from dlbot.bot.alerts.checks import Checks, CheckSettings
 from dlbot.bot.alerts.destinations import ChatDestinations, Destination, destinations
 from dlbot.bot.alerts.dispatcher import Dispatcher
@@ -28,8 +29,9 @@ from dlbot.bot.store.ingest import IngestWriter
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import TokenCache
 from dlbot.bot.store.waits import StoreWaits
+from dlbot.handlers.actions import Press, press_button
 from dlbot.handlers.commands import REGISTRY
-from dlbot.handlers.registry import Context, Invocation, parse
+from dlbot.handlers.registry import Context, Invocation, failure_reply, parse
 from dlbot.handlers.reply import Reply
 from dlbot.wire import utc_now
 
@@ -118,7 +120,7 @@ class Service:
         try:
             assert self.dispatcher is not None
             await self.platforms.start(
-                self.settings, self.run_command, on_ready=self.dispatcher.notify
+                self.settings, self.run_command, self.press_button, on_ready=self.dispatcher.notify
             )
         except BaseException:
             await self.writer.stop()
@@ -169,6 +171,7 @@ class Service:
             runs=self.runs,
             waits=StoreWaits(self.engine),
             usage=self.usage,
+            actions=StoreActions(self.engine),
             language=self.settings.language,
         )
 
@@ -179,3 +182,10 @@ class Service:
     async def run_command(self, invocation: Invocation) -> Reply:
         """Run one parsed command: what front ends get (``platforms.base.RunCommand``)."""
         return await REGISTRY.run(invocation, self.context())
+
+    async def press_button(self, press: Press) -> Reply:
+        """Act on one press of a button on an alert (``platforms.base.RunPress``)."""
+        try:
+            return await press_button(press, self.context())
+        except Exception:
+            return failure_reply(f"button {press.action!r}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dlbot.handlers import messages
+from dlbot.handlers.action_views import ActionsQuery
 from dlbot.handlers.destinations import DestinationsQuery
 from dlbot.handlers.fleet import FleetQuery
 from dlbot.handlers.leaderboards import KnowledgeQuery
@@ -55,6 +56,7 @@ class Context:
     runs: RunsQuery | None = None
     waits: WaitsQuery | None = None
     usage: UsageQuery | None = None
+    actions: ActionsQuery | None = None
     language: str = "en"
 
 

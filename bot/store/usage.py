@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dlbot.bot.store.models import GpuSample, Host, table
 from dlbot.bot.store.upsert import dialect_insert
 from dlbot.bot.store.usage_models import BUCKET_S, FleetUsage, UserUsage
-from dlbot.bot.wire_in import HostReportIn
+from dlbot.bot.wire_reports import HostReport
 
 fleet_t = table(FleetUsage)
 users_t = table(UserUsage)
@@ -41,7 +41,7 @@ MIB_PER_GIB = 1024
 class ReportSpan(NamedTuple):
     """A newer report and the seconds since its host's previous one."""
 
-    report: HostReportIn
+    report: HostReport
     seconds: float
 
 

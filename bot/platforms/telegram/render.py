@@ -11,6 +11,7 @@ import html
 from dlbot.bot.platforms import messages
 from dlbot.bot.render.split import escaped_chunks, pack
 from dlbot.bot.render.text import table_text
+from dlbot.handlers.action_buttons import encode
 from dlbot.handlers.reply import (
     Block,
     Bold,
@@ -42,6 +43,11 @@ def render_telegram(reply: Reply) -> list[str]:
         kept = sent[: MAX_MESSAGES - 1]
         sent = [*kept, escape(messages.reply_cut(len(sent) - len(kept)))]
     return sent
+
+
+def keyboard(reply: Reply) -> list[list[tuple[str, str]]]:
+    """The reply's buttons as inline keyboard rows of (label, callback_data), one a row."""
+    return [[(button.label, encode(button))] for button in reply.actions]
 
 
 def _block(block: Block) -> list[str]:
