@@ -20,6 +20,7 @@ from dlbot.handlers.fleet import FleetQuery
 from dlbot.handlers.leaderboards import KnowledgeQuery
 from dlbot.handlers.reply import Reply, error_reply
 from dlbot.handlers.run_views import RunsQuery
+from dlbot.handlers.usage_views import UsageQuery
 from dlbot.handlers.wait_views import WaitsQuery
 
 log = logging.getLogger("dlbot.handlers")
@@ -54,6 +55,7 @@ class Context:
     knowledge: KnowledgeQuery | None = None
     runs: RunsQuery | None = None
     waits: WaitsQuery | None = None
+    usage: UsageQuery | None = None
     actions: ActionsQuery | None = None
     language: str = "en"
 

@@ -34,7 +34,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -51,6 +52,7 @@ from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, OutboxRow
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.handlers.alert_messages import alert_reply
+from dlbot.handlers.reply import Image
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.alerts")
@@ -64,6 +66,12 @@ BACKOFF_CAP_S = 600.0
 DEFAULT_LEASE = timedelta(seconds=60)
 IN_LINE = ("pending", "sending")
 """Row states still waiting to leave the line (as sent or failed)."""
+AlertImages = Callable[[str, Mapping[str, Any]], Awaitable[tuple[Image, ...]]]
+"""The pictures an alert of a kind carries, drawn when it is sent (a digest's chart)."""
+
+
+async def no_images(kind: str, payload: Mapping[str, Any]) -> tuple[Image, ...]:
+    return ()
 
 
 def replica_id() -> str:
@@ -90,8 +98,10 @@ class Dispatcher:
         *,
         replica: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        images: AlertImages = no_images,
     ) -> None:
         self._engine = engine
+        self._images = images
         self._senders = senders
         self._connecting = connecting
         self.replica = replica or replica_id()
@@ -254,6 +264,12 @@ class Dispatcher:
             return False
         payload = dict(row.payload)
         reply = alert_reply(row.kind, payload, destination.platform, row.alert_id)
+        try:
+            pictures = await self._images(row.kind, payload)
+        except Exception:
+            log.exception("%s: its chart could not be drawn; sending it without", where)
+            pictures = ()
+        reply = replace(reply, blocks=(*reply.blocks, *pictures))
         try:
             async with asyncio.timeout(self._lease.total_seconds() / 2):
                 thread = await thread_for(self._engine, row.kind, payload, destination)

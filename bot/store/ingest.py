@@ -26,6 +26,7 @@ from dlbot.bot.background import BackgroundTask
 from dlbot.bot.store.bulk import Bulk
 from dlbot.bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
+from dlbot.bot.store.usage import ReportSpan, add_usage
 from dlbot.bot.wire_reports import HostReport
 from dlbot.handlers.fleet import gpu_is_free
 from dlbot.wire import utc_now
@@ -61,13 +62,17 @@ def _bucket(moment: datetime, resolution_s: float) -> int:
 
 
 async def write_reports(
-    conn: AsyncConnection, reports: Sequence[HostReport], history_resolution_s: float = 0
+    conn: AsyncConnection,
+    reports: Sequence[HostReport],
+    history_resolution_s: float = 0,
+    idle_max_utilization: int = 5,
 ) -> list[bool]:
     """Apply reports in order inside the caller's transaction; True marks a stale report.
 
     History keeps one sample per host per ``history_resolution_s`` (the first report of each
     period, judged against the host's stored latest sample, so replicas agree); 0 keeps every
-    report, late ones included."""
+    report, late ones included. Every newer report adds the time since its host's previous
+    one to the usage buckets (``store.usage``)."""
     if not reports:
         return []
     now = utc_now()
@@ -96,9 +101,12 @@ async def write_reports(
     history: list[HostReport] = []
     first_sample = set(new_hosts)  # a new host's first report always starts its history
     stale = []
+    spans: list[ReportSpan] = []
     for report in reports:
         state = states[report.host]
         is_newer = state.is_older_than(report)
+        if is_newer:
+            spans.append(ReportSpan(report, (report.sampled_at - state.sampled_at).total_seconds()))
         if not history_resolution_s:
             history.append(report)
         elif is_newer and (
@@ -114,6 +122,7 @@ async def write_reports(
         stale.append(not is_newer)
     await _write_latest(conn, latest, states, now)
     await _write_history(conn, history, states, now)
+    await add_usage(conn, spans, idle_max_utilization)
     return stale
 
 
@@ -333,9 +342,11 @@ class IngestWriter:
         engine: AsyncEngine,
         observe: Callable[[float], None] = lambda _seconds: None,
         history_resolution_s: float = 0,
+        idle_max_utilization: int = 5,
     ) -> None:
         self._engine = engine
         self._history_resolution_s = history_resolution_s
+        self._idle_max_utilization = idle_max_utilization
         self._observe = observe
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task = BackgroundTask("dlbot-ingest-writer", self._run)
@@ -372,7 +383,10 @@ class IngestWriter:
         began = time.perf_counter()
         async with self._engine.begin() as conn:
             stale = await write_reports(
-                conn, [r for item in batch for r in item.reports], self._history_resolution_s
+                conn,
+                [r for item in batch for r in item.reports],
+                self._history_resolution_s,
+                self._idle_max_utilization,
             )
         self._observe(time.perf_counter() - began)
         start = 0
