@@ -16,7 +16,7 @@ from dlbot.bot.alerts.destinations import ChatDestinations, Destination, destina
 from dlbot.bot.alerts.dispatcher import Dispatcher
 from dlbot.bot.alerts.rules import digest, enabled_rules
 from dlbot.bot.alerts.scheduler import make_scheduler
-from dlbot.bot.api.metrics import ServiceMetrics
+from dlbot.bot.api.metrics import FleetScraper, ServiceMetrics
 from dlbot.bot.charts.answers import UsageCharts
 from dlbot.bot.knowledge.service import StoreKnowledge
 from dlbot.bot.leadership import Leadership
@@ -86,6 +86,9 @@ class Service:
         self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
         self.usage = UsageCharts(self.engine)
+        self.scraper = FleetScraper(
+            self.settings.effective_database_url, self.settings.offline_after
+        )
         self.dispatcher = Dispatcher(
             self.engine,
             self.platforms.senders,
@@ -160,6 +163,7 @@ class Service:
             await self.dispatcher.stop()
         await self.platforms.stop()
         await self.writer.stop()
+        self.scraper.close()
         await self.engine.dispose()
 
     def context(self) -> Context:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import timedelta
@@ -16,12 +16,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.routing import BaseRoute, Route
 
 from dlbot.bot.api.limits import BodySizeLimit
-from dlbot.bot.api.metrics import exposition, read_scrape
 from dlbot.bot.platforms.messages import NOT_CONNECTED
 from dlbot.bot.platforms.table import PLATFORMS
 from dlbot.bot.runs.events import apply_events, foreign_runs
@@ -207,12 +206,15 @@ async def metrics(
     ):
         raise HTTPException(401, "missing or wrong metrics token", headers=_BEARER)
     service.metrics.set_platforms(service.platforms.connected())
-    # Formatting a large fleet takes a while: in a thread, the event loop keeps serving.
-    scrape = await read_scrape(service.fleet, service.engine)
-    body = await asyncio.to_thread(exposition, service.metrics, scrape)
+    try:
+        fleet = await service.scraper.scrape()  # in a worker process (FleetScraper)
+    except BrokenProcessPool:
+        raise HTTPException(503, METRICS_WORKER_DIED, headers={"Retry-After": "1"}) from None
+    body = generate_latest(service.metrics.registry) + fleet
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
+METRICS_WORKER_DIED = "the metrics worker process ended during this scrape; scrape again"
 PLATFORM_NOT_RUNNING = "this chat platform is not configured on this service"
 
 

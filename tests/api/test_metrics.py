@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import psutil
+import pytest
 from sqlalchemy import update
 
 from dlbot.bot.service import Service
@@ -45,3 +47,26 @@ async def test_offline_hosts_are_down_and_export_no_gpu_gauges(
         'dlbot_host_up{host="gpu-02"} 0.0'
     ]
     assert not [line for line in lines if 'host="cpu-01"' in line and "gpu=" in line]
+
+
+async def test_a_scrape_whose_worker_process_dies_is_refused_and_the_next_one_works(
+    client: httpx.AsyncClient, service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fleet's families come from a worker process: killed mid-life, that scrape gets a
+    503 saying so (Prometheus records a failed scrape), the next starts a new worker."""
+    await ingest(service, report(host="gpu-01", gpus=1))
+    assert (await client.get("/metrics")).status_code == 200
+    [worker] = [
+        child
+        for child in psutil.Process().children()
+        if any("spawn_main" in part for part in child.cmdline())
+    ]
+    worker.kill()
+    worker.wait(10)
+    refused = await client.get("/metrics")
+    assert refused.status_code == 503
+    assert "worker process ended" in refused.json()["detail"]
+    assert "the /metrics worker process died" in caplog.text
+    again = await client.get("/metrics")
+    assert again.status_code == 200
+    assert 'dlbot_host_up{host="gpu-01"} 1.0' in again.text.splitlines()
