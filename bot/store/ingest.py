@@ -33,6 +33,8 @@ from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.ingest")
 MAX_BATCH_REPORTS = 500
+GROUP_MIN_REPORTS = 8
+GROUP_WAIT_S = 0.003
 MAX_COMMAND_STORED = 4096
 
 hosts_t = table(Host)
@@ -367,17 +369,26 @@ class IngestWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            count = len(batch[0].reports)
-            while not self._queue.empty() and count < MAX_BATCH_REPORTS:
-                item = self._queue.get_nowait()
-                batch.append(item)
-                count += len(item.reports)
+            count = self._take(batch, len(batch[0].reports))
+            if count < GROUP_MIN_REPORTS:
+                # Light load: wait a moment for company, since a transaction's fixed cost
+                # (about ten statements) is most of the work of a batch of one or two.
+                await asyncio.sleep(GROUP_WAIT_S)
+                count = self._take(batch, count)
             try:
                 await self._commit(batch)
             except Exception:
                 log.exception("batch of %d requests failed; retrying one by one", len(batch))
                 for item in batch:
                     await self._commit_one(item)
+
+    def _take(self, batch: list[_Pending], count: int) -> int:
+        """Add what is queued to ``batch``, up to MAX_BATCH_REPORTS; the batch's reports."""
+        while not self._queue.empty() and count < MAX_BATCH_REPORTS:
+            item = self._queue.get_nowait()
+            batch.append(item)
+            count += len(item.reports)
+        return count
 
     async def _commit(self, batch: list[_Pending]) -> None:
         began = time.perf_counter()
