@@ -64,7 +64,7 @@ def render_usage_png(history: HostHistory, hours: float) -> bytes:
     # safe in worker threads. Imported here so that starting the service does not pay for it.
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(CHART_WIDTH_IN, CHART_HEIGHT_IN), dpi=CHART_DPI, layout="tight")
+    figure = Figure(figsize=(CHART_WIDTH_IN, CHART_HEIGHT_IN), dpi=CHART_DPI, layout="constrained")
     utilization_ax, memory_ax = figure.subplots(2, 1, sharex=True)
     for gpu in history.gpus:
         label = f"GPU {gpu.index}"
@@ -77,8 +77,13 @@ def render_usage_png(history: HostHistory, hours: float) -> bytes:
     for ax in (utilization_ax, memory_ax):
         ax.grid(True, alpha=0.3)
     if history.gpus:
-        utilization_ax.legend(loc="upper left", fontsize="small", ncols=min(8, len(history.gpus)))
-        utilization_ax.set_title(f"{history.host} (UTC)", fontsize="medium")
+        figure.legend(
+            *utilization_ax.get_legend_handles_labels(),
+            loc="outside upper right",
+            fontsize="small",
+            ncols=min(8, len(history.gpus)),
+        )
+        figure.suptitle(f"{history.host}, times in UTC", x=0.02, ha="left", fontsize="medium")
     else:
         utilization_ax.set_title(text.NO_HISTORY.format(host=history.host, hours=hours))
     buffer = io.BytesIO()

@@ -3,15 +3,23 @@ one report a second), and hosts online for the length of a test."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright
 from pydantic import SecretStr
 
 from dlbot.bot.api.app import create_app
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
+from dlbot.wire import utc_now
+from tests.page import seed
+from tests.runs.conftest import make_token
+from tests.support import LiveServer, free_port
 
 PAGE_TOKEN = "page-token-0123456789abcdef"
 
@@ -45,3 +53,54 @@ async def page_client(page_service: Service) -> AsyncIterator[httpx.AsyncClient]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://dlbot.test") as client:
         yield client
+
+
+# Read at import: the suite's autouse fixture clears every DLBOT_ variable before a test runs.
+SKIP_BROWSER = os.environ.get("DLBOT_SKIP_BROWSER_TESTS") == "1"
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium, headless, with nothing reaching out to the internet. Playwright gives each
+# launch a fresh profile (--user-data-dir) of its own and never downloads a browser here.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if SKIP_BROWSER:
+        pytest.skip("DLBOT_SKIP_BROWSER_TESTS=1: the status page's browser tests are skipped")
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"no chromium at {CHROMIUM}: install it (apt-get install chromium; .ci/run does) "
+            "or set DLBOT_SKIP_BROWSER_TESTS=1 to skip the browser tests"
+        )
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def live_page(settings: Settings) -> AsyncIterator[LiveServer]:
+    """``dlbot serve`` on a loopback port with the page on, fed the seeded fleet through its
+    own HTTP API."""
+    configured = with_page(settings)
+    token = await make_token(configured)
+    server = LiveServer(configured, port=free_port())
+    await asyncio.to_thread(server.start)
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            await seed.send(client, token, utc_now())
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
