@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from importlib.resources import files
 from typing import Any
 
@@ -45,6 +47,7 @@ from dlbot.wire import utc_now
 log = logging.getLogger("dlbot.status_page")
 
 FLEET_PATH = "/status"
+MAX_ACTIVE_RUNS = 100
 MAX_RECENT_RUNS = 20
 MAX_RECENT_HOST_RUNS = 10
 REFRESH_S = 60
@@ -118,12 +121,22 @@ def _idle_held(settings: Settings) -> IdleHeld:
     return IdleHeld(settings.idle_min_memory_mib, settings.idle_max_utilization)
 
 
-async def _runs(service: Service, host: str | None, limit: int) -> tuple[list[RunView], ...]:
+async def _runs(
+    service: Service, host: str | None, limit: int
+) -> tuple[Sequence[RunView], Sequence[RunView]]:
     if service.runs is None:
         return [], []
-    active = await service.runs.active(host, None)
-    recent = await service.runs.recent(host, None, limit)
-    return list(active), list(recent)
+    return await service.runs.active(host, None), await service.runs.recent(host, None, limit)
+
+
+def _runs_context(
+    active: Sequence[RunView], recent: Sequence[RunView], now: datetime
+) -> dict[str, Any]:
+    return {
+        "active": [run_row(r, now) for r in active[:MAX_ACTIVE_RUNS]],
+        "more_active": max(0, len(active) - MAX_ACTIVE_RUNS),
+        "recent": [run_row(r, now) for r in recent],
+    }
 
 
 async def fleet_page(request: Request) -> Response:
@@ -148,8 +161,7 @@ async def fleet_page(request: Request) -> Response:
             minutes=settings.idle_minutes,
         ),
         agent_command=text.ADD_A_HOST_AGENT.format(server=_server(request)),
-        active=[run_row(r, now) for r in active],
-        recent=[run_row(r, now) for r in recent],
+        **_runs_context(active, recent, now),
     )
 
 
@@ -174,8 +186,7 @@ async def host_page(request: Request) -> Response:
         gpus=[gpu_row(g, idle) for g in host.gpus],
         chart_hours=CHART_HOURS,
         chart_alt=text.CHART_ALT.format(host=host.name, hours=CHART_HOURS),
-        active=[run_row(r, now) for r in active],
-        recent=[run_row(r, now) for r in recent],
+        **_runs_context(active, recent, now),
     )
 
 

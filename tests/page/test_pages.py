@@ -12,6 +12,7 @@ import pytest
 from markupsafe import escape
 
 from dlbot.bot.api import page_messages as text
+from dlbot.bot.api.page import MAX_ACTIVE_RUNS
 from dlbot.bot.api.page_view import GpuState, IdleHeld, gpu_state
 from dlbot.bot.service import Service
 from dlbot.bot.store.models import Host, table
@@ -136,6 +137,32 @@ async def test_an_offline_host_is_marked_and_not_counted(
     assert '<tr class="offline">' in page.text
     host = await seeded.get("/status/hosts/gpu-08")
     assert "offline, last report 3h 0m ago" in host.text
+
+
+async def test_a_long_list_of_active_runs_is_cut_and_says_how_many_more(
+    signed_in: httpx.AsyncClient, page_service: Service
+) -> None:
+    token = await create_token(page_service.engine, "fleet", "tests")
+    at = (utc_now() - timedelta(minutes=5)).isoformat()
+    started = [
+        {
+            "key": f"r{i}",
+            "run_id": f"r{i}",
+            "kind": "started",
+            "host": "gpu-07",
+            "at": at,
+            "name": f"sweep-{i:03d}",
+        }
+        for i in range(MAX_ACTIVE_RUNS + 3)
+    ]
+    answer = await signed_in.post(
+        "/api/v1/events", json=started, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200
+    page = (await signed_in.get("/status")).text
+    assert page.count('<td class="name">sweep-') == MAX_ACTIVE_RUNS
+    assert text.MORE_ACTIVE_RUNS.format(count=3) in page
+    assert text.NO_RECENT_RUNS in page
 
 
 async def test_an_unknown_host_is_a_404_page(seeded: httpx.AsyncClient) -> None:
