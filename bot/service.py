@@ -10,12 +10,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot import redaction
+from dlbot.bot.alerts.actions import StoreActions
 from dlbot.bot.alerts.checks import Checks, CheckSettings
 from dlbot.bot.alerts.destinations import ChatDestinations, Destination, destinations
 from dlbot.bot.alerts.dispatcher import Dispatcher
-from dlbot.bot.alerts.rules import enabled_rules
+from dlbot.bot.alerts.rules import digest, enabled_rules
 from dlbot.bot.alerts.scheduler import make_scheduler
 from dlbot.bot.api.metrics import ServiceMetrics
+from dlbot.bot.charts.answers import UsageCharts
 from dlbot.bot.knowledge.service import StoreKnowledge
 from dlbot.bot.leadership import Leadership
 from dlbot.bot.platforms.running import RunningPlatforms
@@ -27,8 +29,9 @@ from dlbot.bot.store.ingest import IngestWriter
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import TokenCache
 from dlbot.bot.store.waits import StoreWaits
+from dlbot.handlers.actions import Press, press_button
 from dlbot.handlers.commands import REGISTRY
-from dlbot.handlers.registry import Context, Invocation, parse
+from dlbot.handlers.registry import Context, Invocation, failure_reply, parse
 from dlbot.handlers.reply import Reply
 from dlbot.wire import utc_now
 
@@ -67,7 +70,12 @@ class Service:
             settings=settings,
             engine=engine,
             fleet=StoreFleet(engine, settings.offline_after),
-            writer=IngestWriter(engine, metrics.observe_batch, settings.history_resolution_s),
+            writer=IngestWriter(
+                engine,
+                metrics.observe_batch,
+                settings.history_resolution_s,
+                settings.idle_max_utilization,
+            ),
             metrics=metrics,
             knowledge=StoreKnowledge(engine, settings),
             runs=StoreRuns(engine),
@@ -77,11 +85,13 @@ class Service:
         redaction.register(redaction.settings_secrets(self.settings))
         self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
+        self.usage = UsageCharts(self.engine)
         self.dispatcher = Dispatcher(
             self.engine,
             self.platforms.senders,
             self.platforms.is_connecting,
             lease=timedelta(seconds=self.settings.outbox_lease_s),
+            images=self.usage.alert_images,
         )
         self.checks = Checks(
             self.engine,
@@ -94,6 +104,7 @@ class Service:
                 unwrapped_min=timedelta(minutes=self.settings.unwrapped_min_minutes),
                 history=timedelta(days=self.settings.history_days),
                 rules=self.rules,
+                timezone=self.settings.timezone,
             ),
             destinations=self.alert_destinations,
             on_alert=self.dispatcher.notify,
@@ -109,7 +120,7 @@ class Service:
         try:
             assert self.dispatcher is not None
             await self.platforms.start(
-                self.settings, self.run_command, on_ready=self.dispatcher.notify
+                self.settings, self.run_command, self.press_button, on_ready=self.dispatcher.notify
             )
         except BaseException:
             await self.writer.stop()
@@ -132,7 +143,11 @@ class Service:
             self._scheduler = None
         if leading:
             assert self.checks is not None
-            self._scheduler = make_scheduler(self.checks, self.settings.check_interval)
+            self._scheduler = make_scheduler(
+                self.checks,
+                self.settings.check_interval,
+                digest.trigger(self.settings.digest_at, self.settings.timezone),
+            )
             self._scheduler.start()
         self.metrics.set_leader(leading)
         await self.platforms.set_leading(leading)
@@ -155,6 +170,8 @@ class Service:
             knowledge=self.knowledge,
             runs=self.runs,
             waits=StoreWaits(self.engine),
+            usage=self.usage,
+            actions=StoreActions(self.engine),
             language=self.settings.language,
         )
 
@@ -165,3 +182,10 @@ class Service:
     async def run_command(self, invocation: Invocation) -> Reply:
         """Run one parsed command: what front ends get (``platforms.base.RunCommand``)."""
         return await REGISTRY.run(invocation, self.context())
+
+    async def press_button(self, press: Press) -> Reply:
+        """Act on one press of a button on an alert (``platforms.base.RunPress``)."""
+        try:
+            return await press_button(press, self.context())
+        except Exception:
+            return failure_reply(f"button {press.action!r}")

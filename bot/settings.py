@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,17 @@ def async_database_url(url: str) -> str:
     if driver and f"{backend}+{driver}" != ASYNC_DRIVERS[backend]:
         raise ValueError(f"dlbot connects with {ASYNC_DRIVERS[backend]}, not {backend}+{driver}")
     return f"{ASYNC_DRIVERS[backend]}://{rest}"
+
+
+def announced_platforms(value: str) -> frozenset[str]:
+    if not value.strip():
+        return frozenset()
+    # The platform table and the store are loaded only when the setting is used (`dlbot ask`
+    # loads neither).
+    from dlbot.bot.alerts.threads import announcing
+    from dlbot.bot.platforms.table import BY_NAME
+
+    return announcing(value, list(BY_NAME))
 
 
 class Settings(
@@ -83,6 +95,7 @@ class Settings(
     stall_minutes: float = Field(default=30, gt=0, alias="DLBOT_STALL_MINUTES")
     unwrapped_min_minutes: float = Field(default=10, ge=0, alias="DLBOT_UNWRAPPED_MIN_MINUTES")
     alerts_disabled: str = Field(default="", alias="DLBOT_ALERTS_DISABLED")
+    announce_start: str = Field(default="", alias="DLBOT_ANNOUNCE_START")
     ranks_settle_s: float = Field(default=10, ge=0, le=600, alias="DLBOT_RANKS_SETTLE_SECONDS")
     metrics_token: OptionalSecret = Field(default=None, alias="DLBOT_METRICS_TOKEN")
     outbox_lease_s: float = Field(default=60, ge=2, le=3600, alias="DLBOT_OUTBOX_LEASE_SECONDS")
@@ -90,6 +103,31 @@ class Settings(
     page_proxy_header: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9-]+$", alias="DLBOT_PAGE_PROXY_HEADER"
     )
+    digest_at: str = Field(default="", alias="DLBOT_DIGEST_AT")
+    timezone: str = Field(default="UTC", alias="DLBOT_TIMEZONE")
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(
+                f"give the digest's local time as HH:MM (such as 08:30), not {value!r}"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        value = value.strip() or "UTC"
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: give an IANA name such as Europe/Berlin, "
+                "Asia/Shanghai or UTC"
+            ) from None
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -104,6 +142,12 @@ class Settings(
             from dlbot.bot.alerts.rules import enabled_rules
 
             enabled_rules(value)
+        return value
+
+    @field_validator("announce_start")
+    @classmethod
+    def _known_platforms(cls, value: str) -> str:
+        announced_platforms(value)
         return value
 
     @field_validator(
@@ -138,6 +182,11 @@ class Settings(
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def announced(self) -> frozenset[str]:
+        """The platforms whose alert chats hear of run starts (DLBOT_ANNOUNCE_START)."""
+        return announced_platforms(self.announce_start)
 
     @property
     def effective_database_url(self) -> str:

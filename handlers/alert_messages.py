@@ -6,17 +6,27 @@ from datetime import timedelta
 from typing import Any
 
 from dlbot.handlers import wait_messages as wait_text
+from dlbot.handlers.action_buttons import buttons_for
 from dlbot.handlers.messages import count, duration
 from dlbot.handlers.reply import Block, Bold, Code, Heading, Mention, Mono, Reply, Span, para
+from dlbot.handlers.usage_digest import digest_blocks
 
 TAIL_LINES_SHOWN = 15
 TAIL_CHARS_SHOWN = 1500
 FIRST_FAILURE = "First failure: rank {rank} on {host} · {failed} of {world} ranks failed"
+STARTED = "Started: {run}"
+FOLLOWS = "Its progress, finish or crash follow as replies to this message."
+MILESTONE = "{percent}% done: {run}"
+STEP = "step {step:g} of {total:g}"
 
 
-def alert_reply(kind: str, payload: dict[str, Any], platform: str) -> Reply:
+def alert_reply(
+    kind: str, payload: dict[str, Any], platform: str, alert_id: int | None = None
+) -> Reply:
+    """The alert's text; with ``alert_id``, the buttons it offers (``action_buttons``)."""
     builder = _BUILDERS.get(kind, _generic)
-    return Reply(blocks=tuple(builder(payload, platform)))
+    actions = buttons_for(kind, payload, alert_id) if alert_id is not None else ()
+    return Reply(blocks=tuple(builder(payload, platform)), actions=actions)
 
 
 def _owner(payload: dict[str, Any], platform: str) -> list[str | Span]:
@@ -60,6 +70,27 @@ def _finished(payload: dict[str, Any], platform: str) -> list[Block]:
     if _metrics(payload):
         blocks.append(para("final metrics: ", Mono(_metrics(payload))))
     return blocks
+
+
+def _started(payload: dict[str, Any], platform: str) -> list[Block]:
+    blocks: list[Block] = [
+        Heading(STARTED.format(run=_run_title(payload))),
+        para(f"GPUs {_gpus(payload)}", *_owner(payload, platform)),
+    ]
+    if payload.get("command"):
+        blocks.append(para(Mono(str(payload["command"])[:300])))
+    blocks.append(para(FOLLOWS))
+    return blocks
+
+
+def _progress(payload: dict[str, Any], platform: str) -> list[Block]:
+    said = MILESTONE.format(percent=payload.get("milestone"), run=_run_title(payload))
+    parts: list[str | Span] = [Bold(said)]
+    if payload.get("step") is not None and payload.get("total"):
+        parts.append(" · " + STEP.format(step=payload["step"], total=payload["total"]))
+    if _metrics(payload):
+        parts += [" · ", Mono(_metrics(payload))]
+    return [para(*parts)]
 
 
 def _crashed(payload: dict[str, Any], platform: str) -> list[Block]:
@@ -190,6 +221,8 @@ def _generic(payload: dict[str, Any], platform: str) -> list[Block]:
 
 
 _BUILDERS = {
+    "run_started": _started,
+    "run_progress": _progress,
     "run_finished": _finished,
     "run_crashed": _crashed,
     "run_ended_unknown": _ended_unknown,
@@ -200,4 +233,5 @@ _BUILDERS = {
     "gpus_free": _gpus_free,
     "gpus_wait_expired": _gpus_wait_expired,
     "test": _test,
+    "digest": digest_blocks,
 }

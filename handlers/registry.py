@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dlbot.handlers import messages
+from dlbot.handlers.action_views import ActionsQuery
 from dlbot.handlers.destinations import DestinationsQuery
 from dlbot.handlers.fleet import FleetQuery
 from dlbot.handlers.leaderboards import KnowledgeQuery
 from dlbot.handlers.reply import Reply, error_reply
 from dlbot.handlers.run_views import RunsQuery
+from dlbot.handlers.usage_views import UsageQuery
 from dlbot.handlers.wait_views import WaitsQuery
 
 log = logging.getLogger("dlbot.handlers")
@@ -53,6 +55,8 @@ class Context:
     knowledge: KnowledgeQuery | None = None
     runs: RunsQuery | None = None
     waits: WaitsQuery | None = None
+    usage: UsageQuery | None = None
+    actions: ActionsQuery | None = None
     language: str = "en"
 
 

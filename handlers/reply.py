@@ -1,7 +1,9 @@
 """The neutral Reply model that every command returns and every front end renders.
 
 Text in a Reply is plain: renderers escape it for their platform, so a host or process name
-can never inject markup or mentions.
+can never inject markup or mentions. An ``Image`` (a chart) is uploaded where the platform
+takes pictures (Slack, Telegram), written to a file by `dlbot ask`, and stands as its
+``alt`` text everywhere else.
 """
 
 from __future__ import annotations
@@ -65,7 +67,26 @@ class Code:
     text: str
 
 
-Block = Heading | Paragraph | Table | Code
+@dataclass(frozen=True)
+class Image:
+    """A PNG picture, its file name, and the text that stands for it where it cannot go."""
+
+    png: bytes = field(repr=False)
+    filename: str
+    alt: str
+
+
+Block = Heading | Paragraph | Table | Code | Image
+
+
+@dataclass(frozen=True)
+class Button:
+    """An action a chat user can take on a message: ``action`` names it
+    (``handlers.actions``), ``value`` says what it acts on (an alert id)."""
+
+    label: str
+    action: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,13 @@ class Reply:
     visibility: Visibility = "channel"
     ok: bool = True
     attachments: tuple[str, ...] = field(default=())
+    actions: tuple[Button, ...] = field(default=())
+    """Buttons under the message, where the platform has them; other destinations leave them
+    out."""
+
+
+def images(reply: Reply) -> tuple[Image, ...]:
+    return tuple(block for block in reply.blocks if isinstance(block, Image))
 
 
 def para(*parts: str | Span) -> Paragraph:

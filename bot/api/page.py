@@ -7,10 +7,9 @@ Access: see ``page_access``. The routes are listed in ``PAGE_ROUTES`` at the bot
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
@@ -30,7 +29,6 @@ from dlbot.bot.api.page_access import (
     session_value,
     token_matches,
 )
-from dlbot.bot.api.page_chart import CHART_HOURS, chart_since, host_history, render_usage_png
 from dlbot.bot.api.page_view import (
     IdleHeld,
     fleet_totals,
@@ -41,6 +39,7 @@ from dlbot.bot.api.page_view import (
 )
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
+from dlbot.bot.store.usage import Window, last
 from dlbot.handlers.run_views import RunView
 from dlbot.wire import utc_now
 
@@ -51,6 +50,8 @@ MAX_ACTIVE_RUNS = 100
 MAX_RECENT_RUNS = 20
 MAX_RECENT_HOST_RUNS = 10
 REFRESH_S = 60
+CHART_HOURS = 24
+CHART_LABEL = "24h"
 HEADERS = {
     # No script at all, styles and images only from here, no framing, forms post only here.
     "Content-Security-Policy": (
@@ -117,6 +118,10 @@ def _refusal(request: Request) -> Response | None:
     return None
 
 
+def _chart_window(now: datetime) -> Window:
+    return last(timedelta(hours=CHART_HOURS), now)
+
+
 def _idle_held(settings: Settings) -> IdleHeld:
     return IdleHeld(settings.idle_min_memory_mib, settings.idle_max_utilization)
 
@@ -173,6 +178,7 @@ async def host_page(request: Request) -> Response:
     if host is None:
         return _message(request, 404, text.NO_SUCH_HOST_TITLE, text.NO_SUCH_HOST.format(host=name))
     now, idle = utc_now(), _idle_held(service.settings)
+    history = await service.usage.store.host(name, _chart_window(now))
     active, recent = await _runs(service, name, MAX_RECENT_HOST_RUNS)
     return _render(
         request,
@@ -185,7 +191,9 @@ async def host_page(request: Request) -> Response:
         seen=seen(host, now),
         gpus=[gpu_row(g, idle) for g in host.gpus],
         chart_hours=CHART_HOURS,
+        has_chart=history is not None and not history.empty,
         chart_alt=text.CHART_ALT.format(host=host.name, hours=CHART_HOURS),
+        no_history=text.NO_HISTORY.format(host=host.name, hours=CHART_HOURS),
         **_runs_context(active, recent, now),
     )
 
@@ -194,11 +202,15 @@ async def usage_chart(request: Request) -> Response:
     if (refused := _refusal(request)) is not None:
         return refused
     service, name = _service(request), request.path_params["name"]
-    if await service.fleet.host(name) is None:
+    window = _chart_window(utc_now())
+    # The /usage chart of the host, drawn off the event loop by bot/charts.
+    chart = await service.usage.host(name, window.since, window.until, CHART_LABEL)
+    if chart is None:
         return _message(request, 404, text.NO_SUCH_HOST_TITLE, text.NO_SUCH_HOST.format(host=name))
-    history = await host_history(service.engine, name, chart_since(utc_now()))
-    png = await asyncio.to_thread(render_usage_png, history, CHART_HOURS)
-    return Response(png, media_type="image/png", headers=HEADERS)
+    if chart.png is None:
+        no_history = text.NO_HISTORY.format(host=name, hours=CHART_HOURS)
+        return _message(request, 404, text.NO_HISTORY_TITLE, no_history)
+    return Response(chart.png, media_type="image/png", headers=HEADERS)
 
 
 async def login(request: Request) -> Response:

@@ -1,5 +1,5 @@
-"""The service with its status page on: a page token, every sample kept (the seeded series is
-one report a second), and hosts online for the length of a test."""
+"""The service with its status page on (a page token), hosts online for the length of a test,
+and Debian's chromium for the browser tests."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from playwright.async_api import Browser, async_playwright
 from pydantic import SecretStr
 
 from dlbot.bot.api.app import create_app
+from dlbot.bot.charts import usage as chart
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
 from dlbot.wire import utc_now
@@ -22,12 +23,13 @@ from tests.runs.conftest import make_token
 from tests.support import LiveServer, free_port
 
 PAGE_TOKEN = "page-token-0123456789abcdef"
+CHART_SIZE = (round(chart.WIDTH_IN * chart.DPI), round(chart.HEIGHT_IN * chart.DPI))
+"""The /usage chart's size in pixels: the host page shows that chart."""
 
 
 def with_page(settings: Settings, **overrides: object) -> Settings:
     update: dict[str, object] = {
         "page_token": SecretStr(PAGE_TOKEN),
-        "history_resolution_s": 0,
         "offline_after": 600,
     }
     update.update(overrides)

@@ -24,6 +24,9 @@ TOTAL_MIB = 81559
 HOSTILE_RUN = '<script>alert("run")</script>'
 HOSTILE_EXCEPTION = "ValueError: <img src=x onerror=alert(1)> & <b>not bold</b>"
 HOSTILE_COMMAND = "python -c '<script>alert(2)</script>'"
+SPACING = timedelta(minutes=10)
+"""The captured series is one sample a second; replayed one sample per 10 minutes here, so that
+it spans the 24-hour chart's 10-minute buckets (about four hours, ending now)."""
 
 
 def util_series() -> list[tuple[int, int, float, int]]:
@@ -76,14 +79,14 @@ def _report(host: str, seq: int, at: datetime, gpus: list[dict[str, Any]]) -> di
 
 def reports(now: datetime) -> list[dict[str, Any]]:
     series = util_series()
-    start = now - timedelta(seconds=len(series))
+    start = now - SPACING * len(series)
     trainer = {"pid": 573, "user": "alice", "command": "python train.py", "gpu_memory_mib": 3000}
     idler = {"pid": 812, "user": "bob", "command": HOSTILE_COMMAND, "gpu_memory_mib": 20000}
     out = []
     for seq, (util, memory, power, temperature) in enumerate(series, start=1):
         gpu0 = _gpu(0, util, memory, [trainer] if memory > 1024 else [])
         gpu0.update(power_w=power, temperature_c=temperature)
-        at = start + timedelta(seconds=seq)
+        at = start + SPACING * seq
         out.append(_report("gpu-07", seq, at, [gpu0, _gpu(1, 0, 20480, [idler])]))
         out.append(_report("gpu-08", seq, at, [_gpu(0, 0, 1, []), _gpu(1, 0, 1, [])]))
     return out

@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page, expect
 from dlbot.bot.api import page_messages as text
 from dlbot.bot.api.page_access import COOKIE
 from tests.page import seed
-from tests.page.conftest import PAGE_TOKEN
+from tests.page.conftest import CHART_SIZE, PAGE_TOKEN
 from tests.support import LiveServer
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -92,7 +92,7 @@ async def test_signing_in_and_reading_the_fleet_and_a_host(
     await expect(page.locator("h1")).to_have_text("gpu-07")
     await expect(page.get_by_text(seed.HOSTILE_COMMAND)).to_be_visible()
     await expect(page.locator("table.gpus")).to_contain_text("idle-held")
-    assert await chart_width(page) == 800
+    assert await chart_width(page) == CHART_SIZE[0]
     shot = tmp_path / "host.png"
     await page.screenshot(path=shot, full_page=True)
     check_screenshot(shot, DESKTOP["width"])
@@ -128,7 +128,7 @@ async def test_on_a_phone_the_page_fits_and_tables_scroll_in_place(
     check_screenshot(shot, PHONE["width"] * 2)
 
     await page.goto(f"{live_page.url}/status/hosts/gpu-07")
-    assert await chart_width(page) == 800
+    assert await chart_width(page) == CHART_SIZE[0]
     box = await page.locator("img.chart").bounding_box()
     assert box is not None and box["width"] <= PHONE["width"], "the chart shrinks to the screen"
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

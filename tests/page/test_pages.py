@@ -20,7 +20,7 @@ from dlbot.bot.store.tokens import create_token
 from dlbot.handlers.fleet import GpuView, ProcessView
 from dlbot.wire import utc_now
 from tests.page import seed
-from tests.page.conftest import PAGE_TOKEN
+from tests.page.conftest import CHART_SIZE, PAGE_TOKEN
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -104,21 +104,24 @@ async def test_the_host_page_lists_gpus_processes_and_the_chart(
     assert "mallory" not in page.text, "not another host's runs"
 
 
-async def test_the_chart_is_a_png(seeded: httpx.AsyncClient) -> None:
+async def test_the_chart_is_the_usage_chart_png(seeded: httpx.AsyncClient) -> None:
     chart = await seeded.get("/status/hosts/gpu-07/usage.png")
     assert chart.status_code == 200
     assert chart.headers["content-type"] == "image/png"
-    assert png_size(chart.content) == (800, 450)
-    assert len(chart.content) > 10_000, "lines, axes and labels, not a blank image"
+    assert png_size(chart.content) == CHART_SIZE
+    assert len(chart.content) > 20_000, "lines, axes and labels, not a blank image"
 
 
-async def test_a_host_without_history_still_gets_a_chart(
+async def test_a_host_without_history_says_so_instead_of_a_chart(
     seeded: httpx.AsyncClient, page_service: Service
 ) -> None:
     async with page_service.engine.begin() as conn:
         await conn.exec_driver_sql("DELETE FROM gpu_samples")
+    no_history = text.NO_HISTORY.format(host="gpu-08", hours=24)
+    page = await seeded.get("/status/hosts/gpu-08")
+    assert no_history in page.text and "<img" not in page.text
     chart = await seeded.get("/status/hosts/gpu-08/usage.png")
-    assert chart.status_code == 200 and png_size(chart.content) == (800, 450)
+    assert chart.status_code == 404 and no_history in chart.text
 
 
 async def test_an_offline_host_is_marked_and_not_counted(

@@ -11,11 +11,13 @@ import html
 from dlbot.bot.platforms import messages
 from dlbot.bot.render.split import escaped_chunks, pack
 from dlbot.bot.render.text import table_text
+from dlbot.handlers.action_buttons import encode
 from dlbot.handlers.reply import (
     Block,
     Bold,
     Code,
     Heading,
+    Image,
     Link,
     Mention,
     Mono,
@@ -43,6 +45,11 @@ def render_telegram(reply: Reply) -> list[str]:
     return sent
 
 
+def keyboard(reply: Reply) -> list[list[tuple[str, str]]]:
+    """The reply's buttons as inline keyboard rows of (label, callback_data), one a row."""
+    return [[(button.label, encode(button))] for button in reply.actions]
+
+
 def _block(block: Block) -> list[str]:
     match block:
         case Heading(text):
@@ -53,6 +60,8 @@ def _block(block: Block) -> list[str]:
             return _wrapped("pre", table_text(columns, rows))
         case Code(text):
             return _wrapped("pre", text)
+        case Image():
+            return []  # sent as a photo (sender.py)
 
 
 def _span_pieces(spans: tuple[Span, ...]) -> list[str]:
