@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dlbot.agent.config import data_dir as default_data_dir
@@ -28,6 +28,7 @@ from dlbot.bot.platforms.wecom.settings import WeComSettings
 
 ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 SCHEME_ALIASES = {"postgres": "postgresql"}
+MIN_PAGE_TOKEN_CHARS = 16
 
 
 def async_database_url(url: str) -> str:
@@ -98,6 +99,10 @@ class Settings(
     ranks_settle_s: float = Field(default=10, ge=0, le=600, alias="DLBOT_RANKS_SETTLE_SECONDS")
     metrics_token: OptionalSecret = Field(default=None, alias="DLBOT_METRICS_TOKEN")
     outbox_lease_s: float = Field(default=60, ge=2, le=3600, alias="DLBOT_OUTBOX_LEASE_SECONDS")
+    page_token: OptionalSecret = Field(default=None, alias="DLBOT_PAGE_TOKEN")
+    page_proxy_header: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9-]+$", alias="DLBOT_PAGE_PROXY_HEADER"
+    )
     digest_at: str = Field(default="", alias="DLBOT_DIGEST_AT")
     timezone: str = Field(default="UTC", alias="DLBOT_TIMEZONE")
 
@@ -158,6 +163,20 @@ class Settings(
         if isinstance(value, str):
             return tuple(part for part in re.split(r"[,\s]+", value) if part)
         return value
+
+    @field_validator("page_token")
+    @classmethod
+    def _long_page_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_PAGE_TOKEN_CHARS:
+            raise ValueError(
+                f"use at least {MIN_PAGE_TOKEN_CHARS} random characters (openssl rand -hex 32)"
+            )
+        return value
+
+    @field_validator("page_proxy_header", mode="before")
+    @classmethod
+    def _blank_header_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("data_dir")
     @classmethod

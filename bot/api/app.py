@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from starlette.routing import BaseRoute, Route
 
 from dlbot.bot.api.limits import BodySizeLimit
+from dlbot.bot.api.page import PAGE_ROUTES
 from dlbot.bot.platforms.messages import NOT_CONNECTED
 from dlbot.bot.platforms.table import PLATFORMS
 from dlbot.bot.runs.events import apply_events, foreign_runs
@@ -134,7 +135,8 @@ HOME_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>dlbot</ti
 <body><h1>dlbot</h1><p>The central service of dlbot: GPU hosts report here, and chat commands
 and alerts are answered from here.</p><ul><li><a href="/docs">/docs</a>: the HTTP API</li>
 <li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
-<li><a href="/healthz">/healthz</a>: health, and which chat platforms are connected</li></ul>
+<li><a href="/healthz">/healthz</a>: health, and which chat platforms are connected</li>
+<li><a href="/status">/status</a>: the fleet and its runs (sign in with the page token)</li></ul>
 </body></html>"""
 
 
@@ -264,6 +266,7 @@ ROUTES: list[BaseRoute] = [
         for platform in PLATFORMS
         if platform.http_path
     ),
+    *PAGE_ROUTES,
 ]
 
 

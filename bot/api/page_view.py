@@ -1,0 +1,228 @@
+"""The status page's rows, built from the views the chat commands read: small pure functions,
+so the templates only print text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from dlbot.handlers import run_messages
+from dlbot.handlers.fleet import GpuView, HostView
+from dlbot.handlers.messages import ago, duration
+from dlbot.handlers.run_views import RunView
+
+MAX_COMMAND_CHARS = 200
+MAX_EXCEPTION_CHARS = 2000
+
+
+class GpuState(StrEnum):
+    FREE = "free"
+    BUSY = "busy"
+    IDLE_HELD = "idle-held"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class IdleHeld:
+    """The gpu_idle alert's thresholds (DLBOT_IDLE_MIN_MEMORY_MIB, DLBOT_IDLE_MAX_UTILIZATION)."""
+
+    min_memory_mib: int
+    max_utilization: int
+
+
+def gpu_state(gpu: GpuView, idle: IdleHeld) -> GpuState:
+    if gpu.error is not None:
+        return GpuState.ERROR
+    if gpu.is_free:
+        return GpuState.FREE
+    if (
+        gpu.memory_used_mib is not None
+        and gpu.utilization_gpu is not None
+        and gpu.memory_used_mib >= idle.min_memory_mib
+        and gpu.utilization_gpu <= idle.max_utilization
+    ):
+        return GpuState.IDLE_HELD
+    return GpuState.BUSY
+
+
+@dataclass(frozen=True)
+class HostRow:
+    name: str
+    online: bool
+    seen: str
+    gpus: int
+    free: int
+    busy: int
+    idle_held: int
+    errors: int
+    utilization: str
+    memory: str
+    users: str
+
+
+@dataclass(frozen=True)
+class FleetTotals:
+    hosts: int
+    online: int
+    gpus: int
+    """GPUs of online hosts (an offline host's last state is not counted as free)."""
+    free: int
+    busy: int
+    idle_held: int
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    user: str
+    pid: int
+    command: str
+    memory: str
+
+
+@dataclass(frozen=True)
+class GpuRow:
+    index: int
+    model: str
+    state: GpuState
+    utilization: str
+    memory: str
+    temperature: str
+    power: str
+    processes: tuple[ProcessRow, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    name: str
+    short_id: str
+    host: str
+    user: str
+    result: str
+    crashed: bool
+    when: str
+    progress: str
+    exception: str | None
+
+
+def gib(mib: int | None) -> str:
+    return "?" if mib is None else f"{mib / 1024:.1f}"
+
+
+def _memory(used_mib: int | None, total_mib: int | None) -> str:
+    if used_mib is None or not total_mib:
+        return "?"
+    return f"{gib(used_mib)} / {gib(total_mib)} GiB"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def seen(host: HostView, now: datetime) -> str:
+    when = f"{host.last_seen_at:%Y-%m-%d %H:%M} UTC"
+    state = "online" if host.online else "offline"
+    return f"{state}, last report {ago(host.last_seen_at, now)} ({when})"
+
+
+def host_row(host: HostView, idle: IdleHeld, now: datetime) -> HostRow:
+    states = [gpu_state(g, idle) for g in host.gpus]
+    utilizations = [g.utilization_gpu for g in host.gpus if g.utilization_gpu is not None]
+    used = [g.memory_used_mib for g in host.gpus if g.memory_used_mib is not None]
+    total = [g.memory_total_mib for g in host.gpus if g.memory_total_mib is not None]
+    users = sorted({user for g in host.gpus for user in g.users})
+    return HostRow(
+        name=host.name,
+        online=host.online,
+        seen=ago(host.last_seen_at, now),
+        gpus=len(host.gpus),
+        free=states.count(GpuState.FREE),
+        busy=states.count(GpuState.BUSY),
+        idle_held=states.count(GpuState.IDLE_HELD),
+        errors=states.count(GpuState.ERROR),
+        utilization=f"{sum(utilizations) / len(utilizations):.0f}%" if utilizations else "n/a",
+        memory=_memory(sum(used), sum(total)) if used and total else "?",
+        users=", ".join(users),
+    )
+
+
+def fleet_totals(rows: Sequence[HostRow]) -> FleetTotals:
+    online = [r for r in rows if r.online]
+    return FleetTotals(
+        hosts=len(rows),
+        online=len(online),
+        gpus=sum(r.gpus for r in online),
+        free=sum(r.free for r in online),
+        busy=sum(r.busy for r in online),
+        idle_held=sum(r.idle_held for r in online),
+    )
+
+
+def gpu_row(gpu: GpuView, idle: IdleHeld) -> GpuRow:
+    return GpuRow(
+        index=gpu.index,
+        model=gpu.name or "?",
+        state=gpu_state(gpu, idle),
+        utilization=f"{gpu.utilization_gpu}%" if gpu.utilization_gpu is not None else "n/a",
+        memory=_memory(gpu.memory_used_mib, gpu.memory_total_mib),
+        temperature=f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else "n/a",
+        power=f"{gpu.power_w:.0f} W" if gpu.power_w is not None else "n/a",
+        processes=tuple(
+            ProcessRow(
+                user=p.user or "?",
+                pid=p.pid,
+                command=_clip(p.command or "?", MAX_COMMAND_CHARS),
+                memory=f"{p.gpu_memory_mib} MiB" if p.gpu_memory_mib is not None else "?",
+            )
+            for p in gpu.processes
+        ),
+        error=gpu.error,
+    )
+
+
+def run_result(run: RunView) -> str:
+    """The run's outcome in the words /runs uses."""
+    if run.state == "running":
+        return "stalled" if run.stalled else "running"
+    if run.state == "finished":
+        return "finished"
+    if run.state == "ended_unknown":
+        return "ended, status unknown"
+    if run.state == "failed_to_start":
+        return run_messages.FAILED_TO_START
+    ranks = ""
+    if run.distributed and run.failed_rank is not None:
+        ranks = run_messages.RANKS_SHORT.format(
+            rank=run.failed_rank, failed=run.failed_ranks, world=run.world_size
+        )
+    if run.signal:
+        return run_messages.CRASHED_BY_SIGNAL.format(signal=run.signal, ranks=ranks)
+    return run_messages.CRASHED_WITH_CODE.format(code=run.exit_code, ranks=ranks)
+
+
+def _progress(run: RunView) -> str:
+    if run.percent is None:
+        return ""
+    text = f"{run.percent:.0f}%"
+    eta = run.eta()
+    return text + (f", ETA {duration(eta)}" if run.state == "running" and eta else "")
+
+
+def run_row(run: RunView, now: datetime) -> RunRow:
+    if run.state == "running" or run.ended_at is None:
+        when = f"started {ago(run.started_at, now)}"
+    else:
+        when = f"ended {ago(run.ended_at, now)}"
+    return RunRow(
+        name=run.name,
+        short_id=run.short_id,
+        host=run.host,
+        user=run.user or "?",
+        result=run_result(run),
+        crashed=run.state in ("crashed", "failed_to_start"),
+        when=when,
+        progress=_progress(run),
+        exception=_clip(run.exception, MAX_EXCEPTION_CHARS) if run.exception else None,
+    )
