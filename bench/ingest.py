@@ -34,6 +34,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
+import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -363,6 +364,27 @@ def generator_phase(url: str, token: str, args: dict[str, Any], phase: str) -> P
     return asyncio.run(go())
 
 
+def batch_times(url: str) -> str:
+    """How long the service's ingest transactions took: its dlbot_ingest_batch_seconds
+    histogram, as the share of transactions over each bound."""
+    buckets: dict[str, float] = {}
+    with urllib.request.urlopen(f"{url}/metrics", timeout=120) as response:
+        for raw in response:
+            line = raw.decode()
+            if line.startswith("dlbot_ingest_batch_seconds_bucket"):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                buckets[bound] = float(line.rsplit(" ", 1)[1])
+    total = buckets.get("+Inf", 0.0)
+    if not total:
+        return "none"
+    over = [
+        f"> {float(b) * 1000:g} ms {(total - n) / total:.1%}"
+        for b, n in buckets.items()
+        if b != "+Inf"
+    ]
+    return f"{total:.0f}: " + ", ".join(over)
+
+
 def database_cpu() -> dict[int, float]:
     """CPU time of each PostgreSQL server process on this machine, by pid."""
     found = {}
@@ -413,6 +435,7 @@ def run_database(
                     print(f"    CPU per service process: {shares} of one core", flush=True)
             rss = ", ".join(f"{proc.memory_info().rss / 2**20:.0f}" for proc in procs)
             print(f"    server RSS at end: {rss} MiB")
+            print(f"    ingest transactions (all phases): {batch_times(url.split(',')[0])}")
 
 
 def main() -> None:
