@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Dialect
 from sqlalchemy.sql.dml import UpdateBase
 
 Processor = Callable[[Any], Any] | None
@@ -51,7 +50,7 @@ class Bulk:
             plan = self._plans[dialect.name] = _Plan(compiled.string, keys, processors)
         return plan
 
-    async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
         plan = self._plan(conn.dialect)
@@ -71,7 +70,7 @@ class Bulk:
                         value = done[id(raw)] = process(raw)
                     values[i] = value
             params.append(tuple(values))
-        await conn.exec_driver_sql(plan.sql, params)
+        conn.exec_driver_sql(plan.sql, params)
 
 
 _UNSEEN = object()

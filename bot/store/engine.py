@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import SingletonThreadPool
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -24,6 +25,22 @@ def make_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **_JSON)
+
+
+def make_sync_engine(engine: AsyncEngine) -> Engine | None:
+    """A one-connection sqlite3 engine on the same SQLite file as ``engine`` (the ingest
+    writer's thread); None for other databases and for an in-memory SQLite database."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    sync = create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": 30},
+        poolclass=SingletonThreadPool,
+        **_JSON,
+    )
+    event.listen(sync, "connect", _sqlite_pragmas)
+    return sync
 
 
 def _json_text(value: Any) -> str:

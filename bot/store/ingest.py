@@ -15,15 +15,17 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dlbot.bot.background import BackgroundTask
 from dlbot.bot.store.bulk import Bulk
+from dlbot.bot.store.engine import make_sync_engine
 from dlbot.bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.bot.store.usage import ReportSpan, add_usage
@@ -69,6 +71,16 @@ async def write_reports(
     history_resolution_s: float = 0,
     idle_max_utilization: int = 5,
 ) -> list[bool]:
+    """``apply_reports`` in an async connection's transaction."""
+    return await conn.run_sync(apply_reports, reports, history_resolution_s, idle_max_utilization)
+
+
+def apply_reports(
+    conn: Connection,
+    reports: Sequence[HostReport],
+    history_resolution_s: float = 0,
+    idle_max_utilization: int = 5,
+) -> list[bool]:
     """Apply reports in order inside the caller's transaction; True marks a stale report.
 
     History keeps one sample per host per ``history_resolution_s`` (the first report of each
@@ -78,13 +90,13 @@ async def write_reports(
     if not reports:
         return []
     now = utc_now()
-    states = await _host_states(conn, {r.host for r in reports})
+    states = _host_states(conn, {r.host for r in reports})
     new_hosts: dict[str, HostReport] = {}
     for report in reports:
         if report.host not in states:
             new_hosts.setdefault(report.host, report)
     if new_hosts:
-        await conn.execute(
+        conn.execute(
             insert_ignoring_conflicts(conn, hosts_t, ["name"]),
             [
                 {
@@ -98,7 +110,7 @@ async def write_reports(
                 for r in new_hosts.values()
             ],
         )
-        states.update(await _host_states(conn, set(new_hosts)))
+        states.update(_host_states(conn, set(new_hosts)))
     latest: dict[str, HostReport] = {}
     history: list[HostReport] = []
     first_sample = set(new_hosts)  # a new host's first report always starts its history
@@ -122,9 +134,9 @@ async def write_reports(
             latest[report.host] = report
             state.seq, state.sampled_at = report.seq, report.sampled_at
         stale.append(not is_newer)
-    await _write_latest(conn, latest, states, now)
-    await _write_history(conn, history, states, now)
-    await add_usage(conn, spans, idle_max_utilization)
+    _write_latest(conn, latest, states, now)
+    _write_history(conn, history, states, now)
+    add_usage(conn, spans, idle_max_utilization)
     return stale
 
 
@@ -135,18 +147,18 @@ def processes_key(report: HostReport) -> str:
     return hashlib.blake2b(repr(pairs).encode(), digest_size=16).hexdigest()
 
 
-async def _host_states(conn: AsyncConnection, names: set[str]) -> dict[str, _HostState]:
+def _host_states(conn: Connection, names: set[str]) -> dict[str, _HostState]:
     query = select(
         hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at
     ).where(hosts_t.c.name.in_(sorted(names)))
     return {
         row.name: _HostState(row.id, row.last_seq, row.last_sampled_at)
-        for row in await conn.execute(query)
+        for row in conn.execute(query)
     }
 
 
-async def _write_latest(
-    conn: AsyncConnection,
+def _write_latest(
+    conn: Connection,
     latest: dict[str, HostReport],
     states: dict[str, _HostState],
     now: datetime,
@@ -154,15 +166,13 @@ async def _write_latest(
     # Each host row is updated once: with its new state, or (only stale reports) its time seen.
     heard = [name for name in states if name not in latest]
     if heard:
-        await conn.execute(
-            hosts_t.update().where(hosts_t.c.name.in_(heard)).values(last_seen_at=now)
-        )
+        conn.execute(hosts_t.update().where(hosts_t.c.name.in_(heard)).values(last_seen_at=now))
     if not latest:
         return
     gpu_rows = {
         name: [_gpu_row(states[name].id, r, gpu) for gpu in r.gpus] for name, r in latest.items()
     }
-    await UPDATE_HOSTS.execute(
+    UPDATE_HOSTS.execute(
         conn,
         [
             {
@@ -181,8 +191,8 @@ async def _write_latest(
         ],
     )
     host_ids = [states[name].id for name in latest]
-    await conn.execute(gpus_t.delete().where(gpus_t.c.host_id.in_(host_ids)))
-    await INSERT_GPUS.execute(conn, [row for rows in gpu_rows.values() for row in rows])
+    conn.execute(gpus_t.delete().where(gpus_t.c.host_id.in_(host_ids)))
+    INSERT_GPUS.execute(conn, [row for rows in gpu_rows.values() for row in rows])
 
 
 GPU_TOTALS = (
@@ -283,8 +293,8 @@ def _gpu_row(host_id: int, report: HostReport, gpu: Any) -> dict[str, Any]:
     }
 
 
-async def _write_history(
-    conn: AsyncConnection,
+def _write_history(
+    conn: Connection,
     reports: Sequence[HostReport],
     states: dict[str, _HostState],
     now: datetime,
@@ -303,7 +313,7 @@ async def _write_history(
         }
         for r in reports
     ]
-    await conn.execute(
+    conn.execute(
         insert_ignoring_conflicts(conn, host_samples_t, ["host_id", "seq", "sampled_at"]),
         host_rows,
     )
@@ -322,7 +332,7 @@ async def _write_history(
         for g in r.gpus
     ]
     if gpu_rows:
-        await conn.execute(
+        conn.execute(
             insert_ignoring_conflicts(
                 conn, gpu_samples_t, ["host_id", "gpu_index", "seq", "sampled_at"]
             ),
@@ -337,7 +347,13 @@ class _Pending:
 
 
 class IngestWriter:
-    """The single writer task of one service process."""
+    """The single writer task of one service process.
+
+    On SQLite a batch's transaction runs in a thread of its own over a plain sqlite3
+    connection: one hand-over per batch, where the async driver needs two per statement
+    (about ten statements a batch), each waiting for the event loop's turn while it serves
+    requests; those waits were most of a batch's time under load. PostgreSQL's driver is
+    async only: there the transaction runs on the event loop."""
 
     def __init__(
         self,
@@ -347,6 +363,12 @@ class IngestWriter:
         idle_max_utilization: int = 5,
     ) -> None:
         self._engine = engine
+        self._sync_engine = make_sync_engine(engine)
+        self._thread = (
+            ThreadPoolExecutor(1, thread_name_prefix="dlbot-ingest")
+            if self._sync_engine is not None
+            else None
+        )
         self._history_resolution_s = history_resolution_s
         self._idle_max_utilization = idle_max_utilization
         self._observe = observe
@@ -358,6 +380,9 @@ class IngestWriter:
 
     async def stop(self) -> None:
         await self._task.stop()
+        if self._thread is not None and self._sync_engine is not None:
+            self._thread.shutdown()
+            self._sync_engine.dispose()
 
     async def submit(self, reports: Sequence[HostReport]) -> IngestOutcome:
         if not self._task.running:
@@ -392,13 +417,13 @@ class IngestWriter:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         began = time.perf_counter()
-        async with self._engine.begin() as conn:
-            stale = await write_reports(
-                conn,
-                [r for item in batch for r in item.reports],
-                self._history_resolution_s,
-                self._idle_max_utilization,
-            )
+        reports = [r for item in batch for r in item.reports]
+        if self._thread is not None:
+            loop = asyncio.get_running_loop()
+            stale = await loop.run_in_executor(self._thread, self._apply_in_thread, reports)
+        else:
+            async with self._engine.begin() as conn:
+                stale = await conn.run_sync(self._apply, reports)
         self._observe(time.perf_counter() - began)
         start = 0
         for item in batch:
@@ -406,6 +431,14 @@ class IngestWriter:
             if not item.done.done():
                 item.done.set_result(IngestOutcome(len(item.reports), sum(stale[start:end])))
             start = end
+
+    def _apply(self, conn: Connection, reports: Sequence[HostReport]) -> list[bool]:
+        return apply_reports(conn, reports, self._history_resolution_s, self._idle_max_utilization)
+
+    def _apply_in_thread(self, reports: Sequence[HostReport]) -> list[bool]:
+        assert self._sync_engine is not None
+        with self._sync_engine.begin() as conn:
+            return self._apply(conn, reports)
 
     async def _commit_one(self, item: _Pending) -> None:
         try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, ColumnElement, cast, distinct, func, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dlbot.bot.store.models import GpuSample, Host, table
@@ -157,9 +157,7 @@ def usage_rows(
     return fleet_rows, user_rows
 
 
-async def add_usage(
-    conn: AsyncConnection, spans: Sequence[ReportSpan], idle_max_utilization: int
-) -> None:
+def add_usage(conn: Connection, spans: Sequence[ReportSpan], idle_max_utilization: int) -> None:
     """Add reports' time to the usage buckets in the caller's transaction. Rows go in key order,
     so concurrent replicas lock shared buckets in the same order."""
     fleet_rows, user_rows = usage_rows(spans, idle_max_utilization)
@@ -173,7 +171,7 @@ async def add_usage(
         adding = insert.on_conflict_do_update(
             index_elements=keys, set_={name: t.c[name] + insert.excluded[name] for name in sums}
         )
-        await conn.execute(adding, rows)
+        conn.execute(adding, rows)
 
 
 async def prune_usage(engine: AsyncEngine, before: datetime) -> int:
