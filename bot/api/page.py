@@ -34,6 +34,7 @@ from dlbot.bot.api.page_view import (
     fleet_totals,
     gpu_row,
     host_row,
+    pager,
     run_row,
     seen,
 )
@@ -46,6 +47,7 @@ from dlbot.wire import utc_now
 log = logging.getLogger("dlbot.status_page")
 
 FLEET_PATH = "/status"
+HOSTS_PER_PAGE = 100
 MAX_ACTIVE_RUNS = 100
 MAX_RECENT_RUNS = 20
 MAX_RECENT_HOST_RUNS = 10
@@ -148,9 +150,13 @@ async def fleet_page(request: Request) -> Response:
     if (refused := _refusal(request)) is not None:
         return refused
     service = _service(request)
-    settings, now = service.settings, utc_now()
-    idle = _idle_held(settings)
-    rows = [host_row(host, idle, now) for host in await service.fleet.hosts()]
+    settings = service.settings
+    counts = await service.fleet.counts(settings.idle_min_memory_mib, settings.idle_max_utilization)
+    pages = pager(request.query_params.get("page"), counts.hosts, HOSTS_PER_PAGE)
+    if pages is None:
+        return _message(request, 400, text.BAD_PAGE_TITLE, text.BAD_PAGE.format(path=FLEET_PATH))
+    now, idle = utc_now(), _idle_held(settings)
+    hosts = await service.fleet.hosts_page(pages.offset, pages.per_page)
     active, recent = await _runs(service, None, MAX_RECENT_RUNS)
     return _render(
         request,
@@ -158,8 +164,9 @@ async def fleet_page(request: Request) -> Response:
         title=text.FLEET_TITLE,
         refresh_s=REFRESH_S,
         signed_in=True,
-        hosts=rows,
-        totals=fleet_totals(rows),
+        hosts=[host_row(host, idle, now) for host in hosts],
+        totals=fleet_totals(counts),
+        pager=pages,
         legend=text.IDLE_HELD_LEGEND.format(
             memory=settings.idle_min_memory_mib,
             utilization=settings.idle_max_utilization,

@@ -3,11 +3,12 @@ so the templates only print text."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from dlbot.bot.store.fleet import FleetCounts
 from dlbot.handlers import run_messages
 from dlbot.handlers.fleet import GpuView, HostView
 from dlbot.handlers.messages import ago, duration
@@ -15,6 +16,7 @@ from dlbot.handlers.run_views import RunView
 
 MAX_COMMAND_CHARS = 200
 MAX_EXCEPTION_CHARS = 2000
+PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class GpuState(StrEnum):
@@ -148,16 +150,58 @@ def host_row(host: HostView, idle: IdleHeld, now: datetime) -> HostRow:
     )
 
 
-def fleet_totals(rows: Sequence[HostRow]) -> FleetTotals:
-    online = [r for r in rows if r.online]
+def fleet_totals(counts: FleetCounts) -> FleetTotals:
+    """The summary line's numbers: busy is every GPU of an online host that is not free,
+    idle-held or failed, as in ``gpu_state``."""
     return FleetTotals(
-        hosts=len(rows),
-        online=len(online),
-        gpus=sum(r.gpus for r in online),
-        free=sum(r.free for r in online),
-        busy=sum(r.busy for r in online),
-        idle_held=sum(r.idle_held for r in online),
+        hosts=counts.hosts,
+        online=counts.online,
+        gpus=counts.gpus,
+        free=counts.free,
+        busy=counts.gpus - counts.free - counts.idle_held - counts.errors,
+        idle_held=counts.idle_held,
     )
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Which slice of the host table a page shows (numbers from 1)."""
+
+    page: int
+    pages: int
+    hosts: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def first(self) -> int:
+        return min(self.hosts, self.offset + 1)
+
+    @property
+    def last(self) -> int:
+        return min(self.hosts, self.offset + self.per_page)
+
+    @property
+    def previous(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+def pager(requested: str | None, hosts: int, per_page: int) -> Pager | None:
+    """The page ``?page=`` asks for: the first when absent, the nearest one for a number out
+    of range (a fleet that shrank since the link was made); None when it is not a number."""
+    pages = max(1, -(-hosts // per_page))
+    if requested is None:
+        return Pager(1, pages, hosts, per_page)
+    if PAGE_NUMBER.fullmatch(requested) is None:
+        return None
+    return Pager(min(max(1, int(requested)), pages), pages, hosts, per_page)
 
 
 def gpu_row(gpu: GpuView, idle: IdleHeld) -> GpuRow:

@@ -132,6 +132,17 @@ class UserMemory(NamedTuple):
     memory_mib: int
 
 
+class FleetCounts(NamedTuple):
+    """The status page's totals: hosts, and the GPUs of online hosts by state (the rest busy)."""
+
+    hosts: int
+    online: int
+    gpus: int
+    free: int
+    idle_held: int
+    errors: int
+
+
 class StoreFleet:
     def __init__(
         self,
@@ -264,26 +275,62 @@ class StoreFleet:
                         held[host, user] += process.get("gpu_memory_mib") or 0
         return [UserMemory(host, user, mib) for (host, user), mib in sorted(held.items())]
 
+    async def counts(self, idle_min_memory_mib: int, idle_max_utilization: int) -> FleetCounts:
+        """Hosts, and the GPUs of online hosts by state, counted in SQL. Idle-held is the status
+        page's: no error, not free, holding at least ``idle_min_memory_mib`` at no more than
+        ``idle_max_utilization`` percent (the gpu_idle alert's thresholds)."""
+        g = gpus_t.c
+        online = self._online()
+        idle_held = (
+            g.error.is_(None)
+            & ~g.free
+            & (g.memory_used_mib >= idle_min_memory_mib)
+            & (g.utilization_gpu <= idle_max_utilization)
+        )
+        hosts = select(func.count(), func.coalesce(func.sum(case((online, 1), else_=0)), 0))
+        gpus = (
+            select(
+                func.count(),
+                func.count(case((g.free, 1))),
+                func.count(case((idle_held, 1))),
+                func.count(g.error),
+            )
+            .select_from(gpus_t.join(hosts_t, hosts_t.c.id == g.host_id))
+            .where(online)
+        )
+        async with self._engine.connect() as conn:
+            host_counts = (await conn.execute(hosts)).one()
+            gpu_counts = (await conn.execute(gpus)).one()
+        return FleetCounts(*(int(n) for n in (*host_counts, *gpu_counts)))
+
     async def host_names(self) -> Sequence[str]:
         async with self._engine.connect() as conn:
             return list((await conn.execute(select(hosts_t.c.name))).scalars())
 
     async def hosts(self) -> Sequence[HostView]:
         """Every host in full detail (the HTTP API and /metrics; chat uses ``summary``)."""
-        return await self._load(select(*_HOST_COLUMNS).order_by(hosts_t.c.name))
+        return await self._load(select(*_HOST_COLUMNS).order_by(hosts_t.c.name), every_host=True)
+
+    async def hosts_page(self, offset: int, limit: int) -> Sequence[HostView]:
+        """Up to ``limit`` hosts in full detail, by name, skipping the first ``offset``: only
+        their GPU rows are read (the status page's host table, one page at a time)."""
+        query = select(*_HOST_COLUMNS).order_by(hosts_t.c.name).offset(offset).limit(limit)
+        return await self._load(query)
 
     async def host(self, name: str) -> HostView | None:
         found = await self._load(select(*_HOST_COLUMNS).where(hosts_t.c.name == name))
         return found[0] if found else None
 
-    async def _load(self, host_query: Select[Any]) -> list[HostView]:
+    async def _load(self, host_query: Select[Any], every_host: bool = False) -> list[HostView]:
+        """The hosts ``host_query`` selects with their GPUs: every GPU row when it selects every
+        host, else only those hosts' rows."""
         async with self._engine.connect() as conn:
             host_rows = (await conn.execute(host_query)).all()
             if not host_rows:
                 return []
             gpu_query = select(*_GPU_COLUMNS).order_by(gpus_t.c.host_id, gpus_t.c.index)
-            if len(host_rows) == 1:
-                gpu_query = gpu_query.where(gpus_t.c.host_id == host_rows[0].id)
+            if not every_host:
+                gpu_query = gpu_query.where(gpus_t.c.host_id.in_([h.id for h in host_rows]))
             gpu_rows = (await conn.execute(gpu_query)).all()
         gpus: defaultdict[int, list[GpuView]] = defaultdict(list)
         for g in gpu_rows:
