@@ -21,6 +21,7 @@ from dlbot.bot.leadership import Leadership
 from dlbot.bot.platforms.running import RunningPlatforms
 from dlbot.bot.runs.query import StoreRuns
 from dlbot.bot.settings import Settings
+from dlbot.bot.store.chat_languages import StoreChatLanguages
 from dlbot.bot.store.engine import make_engine
 from dlbot.bot.store.fleet import StoreFleet
 from dlbot.bot.store.ingest import IngestWriter
@@ -28,7 +29,8 @@ from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import TokenCache
 from dlbot.bot.store.waits import StoreWaits
 from dlbot.handlers.commands import REGISTRY
-from dlbot.handlers.registry import Context, Invocation, parse
+from dlbot.handlers.i18n import Language
+from dlbot.handlers.registry import TERMINAL, Context, Invocation, parse
 from dlbot.handlers.reply import Reply
 from dlbot.wire import utc_now
 
@@ -77,11 +79,13 @@ class Service:
         redaction.register(redaction.settings_secrets(self.settings))
         self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
+        self.languages = StoreChatLanguages(self.engine)
         self.dispatcher = Dispatcher(
             self.engine,
             self.platforms.senders,
             self.platforms.is_connecting,
             lease=timedelta(seconds=self.settings.outbox_lease_s),
+            language=self.chat_language,
         )
         self.checks = Checks(
             self.engine,
@@ -147,15 +151,25 @@ class Service:
         await self.writer.stop()
         await self.engine.dispose()
 
-    def context(self) -> Context:
+    async def chat_language(self, platform: str, chat_id: str | None) -> Language:
+        """The language of a chat: its /lang, else DLBOT_LANGUAGE."""
+        chosen = None
+        if platform != TERMINAL and chat_id:
+            chosen = await self.languages.language(platform, chat_id)
+        return chosen or self.settings.language
+
+    def context(self, language: Language | None = None) -> Context:
         return Context(
             fleet=self.fleet,
             now=utc_now(),
-            destinations=ChatDestinations(self.engine, self.settings, self.platforms.senders),
+            destinations=ChatDestinations(
+                self.engine, self.settings, self.platforms.senders, self.chat_language
+            ),
             knowledge=self.knowledge,
             runs=self.runs,
             waits=StoreWaits(self.engine),
-            language=self.settings.language,
+            languages=self.languages,
+            language=language or self.settings.language,
         )
 
     async def ask(self, text: str) -> Reply:
@@ -164,4 +178,5 @@ class Service:
 
     async def run_command(self, invocation: Invocation) -> Reply:
         """Run one parsed command: what front ends get (``platforms.base.RunCommand``)."""
-        return await REGISTRY.run(invocation, self.context())
+        language = await self.chat_language(invocation.platform, invocation.chat_id)
+        return await REGISTRY.run(invocation, self.context(language))

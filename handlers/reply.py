@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from dlbot.handlers.i18n import Language, current
+
 Visibility = Literal["channel", "private"]
 
 
@@ -74,6 +76,8 @@ class Reply:
     visibility: Visibility = "channel"
     ok: bool = True
     attachments: tuple[str, ...] = field(default=())
+    language: Language = field(default_factory=current)
+    """What it was written in: renderers add their own words (a cut reply's end) in it."""
 
 
 def para(*parts: str | Span) -> Paragraph:

@@ -30,7 +30,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +45,7 @@ from dlbot.bot.platforms.errors import RateLimited, Rejected, Unavailable
 from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, OutboxRow
 from dlbot.handlers.alert_messages import alert_reply
+from dlbot.handlers.i18n import Language, using
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.alerts")
@@ -84,12 +85,14 @@ class Dispatcher:
         *,
         replica: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        language: Callable[[str, str], Awaitable[Language]] | None = None,
     ) -> None:
         self._engine = engine
         self._senders = senders
         self._connecting = connecting
         self.replica = replica or replica_id()
         self._lease = lease
+        self._language = language
         self._wake = asyncio.Event()
         self._lanes: dict[Destination, asyncio.Task[None]] = {}
         self._missed: set[Destination] = set()
@@ -246,7 +249,12 @@ class Dispatcher:
             )
             return False
         payload = dict(row.payload)
-        message = Outgoing(alert_reply(row.kind, payload, destination.platform), row.kind, payload)
+        language: Language = "en"
+        if self._language is not None:
+            language = await self._language(destination.platform, destination.chat_id)
+        with using(language):
+            reply = alert_reply(row.kind, payload, destination.platform)
+        message = Outgoing(reply, row.kind, payload)
         try:
             async with asyncio.timeout(self._lease.total_seconds() / 2):
                 message_ids = await sender.send(destination.chat_id, message)

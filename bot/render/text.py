@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from wcwidth import wcswidth
+
 from dlbot.handlers.reply import (
     Block,
     Bold,
@@ -45,12 +47,19 @@ def _span(span: Span) -> str:
 
 
 def table_text(columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
-    """Columns padded to their widest cell; used by every renderer's code-block tables."""
-    widths = [len(c) for c in columns]
+    """Columns padded to their widest cell as a monospace font shows it (a Chinese character
+    takes two columns); used by every renderer's code-block tables."""
+    widths = [_width(c) for c in columns]
     for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
+        widths = [max(w, _width(cell)) for w, cell in zip(widths, row, strict=False)]
     lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)).rstrip()
+        "  ".join(
+            cell + " " * (w - _width(cell)) for cell, w in zip(line, widths, strict=False)
+        ).rstrip()
         for line in (columns, *rows)
     ]
     return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    return max(wcswidth(text), len(text))

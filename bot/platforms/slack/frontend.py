@@ -33,6 +33,7 @@ from dlbot.bot.platforms.slack.access import slack_allowed
 from dlbot.bot.platforms.slack.platform import NAME
 from dlbot.bot.platforms.slack.sender import SlackSender
 from dlbot.bot.platforms.slack.spelling import ROOT_COMMAND, spell
+from dlbot.handlers.i18n import using
 from dlbot.handlers.registry import failure_reply
 from dlbot.handlers.reply import Reply, error_reply
 
@@ -174,14 +175,15 @@ class SlackFrontEnd:
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         channel_id, user_id = body.get("channel_id"), body.get("user_id")
-        try:
-            if not self._allowed(body.get("team_id"), channel_id):
-                reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
-            else:
-                text = command_text(str(body.get("command", "")), str(body.get("text", "")))
-                reply = await self._run(text, user_id, channel_id)
-        except Exception:
-            reply = failure_reply("slack command")
+        with using(self.settings.language):  # a refusal or failure; commands use the chat's
+            try:
+                if not self._allowed(body.get("team_id"), channel_id):
+                    reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
+                else:
+                    text = command_text(str(body.get("command", "")), str(body.get("text", "")))
+                    reply = await self._run(text, user_id, channel_id)
+            except Exception:
+                reply = failure_reply("slack command")
         try:
             await self.sender.respond(respond, reply)
         except DeliveryError as exc:
@@ -191,14 +193,15 @@ class SlackFrontEnd:
         channel_id, user_id = event.get("channel"), event.get("user")
         if channel_id is None or user_id is None:
             return
-        try:
-            if not self._allowed(body.get("team_id"), channel_id):
-                reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
-            else:
-                text = LEADING_MENTIONS.sub("", str(event.get("text", "")))
-                reply = await self._run(text, user_id, channel_id)
-        except Exception:
-            reply = failure_reply("slack mention")
+        with using(self.settings.language):
+            try:
+                if not self._allowed(body.get("team_id"), channel_id):
+                    reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
+                else:
+                    text = LEADING_MENTIONS.sub("", str(event.get("text", "")))
+                    reply = await self._run(text, user_id, channel_id)
+            except Exception:
+                reply = failure_reply("slack mention")
         try:
             await self.sender.reply_to_mention(channel_id, user_id, reply, event.get("thread_ts"))
         except DeliveryError as exc:
