@@ -31,7 +31,7 @@ from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.ingest import write_reports
 from dlbot.bot.store.migrate import upgrade
-from dlbot.bot.wire_in import HostReportIn
+from dlbot.bot.wire_reports import report_from
 from dlbot.wire import utc_now
 from tests.support import report
 
@@ -55,7 +55,7 @@ async def fill(service: Service, hosts: int) -> float:
                 utilization=0 if idle else 50 + i % 50,
                 memory_used_mib=0 if idle else 3093,
             )
-            batch.append(HostReportIn.model_validate(body))
+            batch.append(report_from(body))
         async with service.engine.begin() as conn:
             await write_reports(conn, batch)
     return time.perf_counter() - start

@@ -15,7 +15,7 @@ from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.ingest import write_reports
-from dlbot.bot.wire_in import HostReportIn
+from dlbot.bot.wire_reports import report_from
 from dlbot.handlers.reply import Reply
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
@@ -132,4 +132,4 @@ def report(
 
 async def ingest(service: Service, *reports: dict[str, Any]) -> None:
     async with service.engine.begin() as conn:
-        await write_reports(conn, [HostReportIn.model_validate(r) for r in reports])
+        await write_reports(conn, [report_from(r) for r in reports])

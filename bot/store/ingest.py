@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dlbot.bot.background import BackgroundTask
 from dlbot.bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
-from dlbot.bot.wire_in import HostReportIn
+from dlbot.bot.wire_reports import HostReport
 from dlbot.handlers.fleet import gpu_is_free
 from dlbot.wire import utc_now
 
@@ -51,7 +51,7 @@ class _HostState:
     seq: int
     sampled_at: datetime
 
-    def is_older_than(self, report: HostReportIn) -> bool:
+    def is_older_than(self, report: HostReport) -> bool:
         return report.seq > self.seq or report.sampled_at > self.sampled_at
 
 
@@ -60,7 +60,7 @@ def _bucket(moment: datetime, resolution_s: float) -> int:
 
 
 async def write_reports(
-    conn: AsyncConnection, reports: Sequence[HostReportIn], history_resolution_s: float = 0
+    conn: AsyncConnection, reports: Sequence[HostReport], history_resolution_s: float = 0
 ) -> list[bool]:
     """Apply reports in order inside the caller's transaction; True marks a stale report.
 
@@ -71,7 +71,7 @@ async def write_reports(
         return []
     now = utc_now()
     states = await _host_states(conn, {r.host for r in reports})
-    new_hosts: dict[str, HostReportIn] = {}
+    new_hosts: dict[str, HostReport] = {}
     for report in reports:
         if report.host not in states:
             new_hosts.setdefault(report.host, report)
@@ -91,8 +91,8 @@ async def write_reports(
             ],
         )
         states.update(await _host_states(conn, set(new_hosts)))
-    latest: dict[str, HostReportIn] = {}
-    history: list[HostReportIn] = []
+    latest: dict[str, HostReport] = {}
+    history: list[HostReport] = []
     first_sample = set(new_hosts)  # a new host's first report always starts its history
     stale = []
     for report in reports:
@@ -116,7 +116,7 @@ async def write_reports(
     return stale
 
 
-def processes_key(report: HostReportIn) -> str:
+def processes_key(report: HostReport) -> str:
     """A digest of which process runs on which GPU: it changes when a GPU process starts or
     ends, not when utilisation or memory move."""
     pairs = sorted((gpu.index, p.pid) for gpu in report.gpus for p in gpu.processes)
@@ -135,7 +135,7 @@ async def _host_states(conn: AsyncConnection, names: set[str]) -> dict[str, _Hos
 
 async def _write_latest(
     conn: AsyncConnection,
-    latest: dict[str, HostReportIn],
+    latest: dict[str, HostReport],
     states: dict[str, _HostState],
     now: datetime,
 ) -> None:
@@ -215,7 +215,7 @@ def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _gpu_row(host_id: int, report: HostReportIn, gpu: Any) -> dict[str, Any]:
+def _gpu_row(host_id: int, report: HostReport, gpu: Any) -> dict[str, Any]:
     return {
         "host_id": host_id,
         "index": gpu.index,
@@ -248,7 +248,7 @@ def _gpu_row(host_id: int, report: HostReportIn, gpu: Any) -> dict[str, Any]:
 
 async def _write_history(
     conn: AsyncConnection,
-    reports: Sequence[HostReportIn],
+    reports: Sequence[HostReport],
     states: dict[str, _HostState],
     now: datetime,
 ) -> None:
@@ -295,7 +295,7 @@ async def _write_history(
 
 @dataclass
 class _Pending:
-    reports: Sequence[HostReportIn]
+    reports: Sequence[HostReport]
     done: asyncio.Future[IngestOutcome]
 
 
@@ -320,7 +320,7 @@ class IngestWriter:
     async def stop(self) -> None:
         await self._task.stop()
 
-    async def submit(self, reports: Sequence[HostReportIn]) -> IngestOutcome:
+    async def submit(self, reports: Sequence[HostReport]) -> IngestOutcome:
         if not self._task.running:
             raise RuntimeError("ingest writer is not running")
         pending = _Pending(reports, asyncio.get_running_loop().create_future())

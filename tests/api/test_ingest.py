@@ -14,7 +14,7 @@ from dlbot.bot.alerts.rules import RULES
 from dlbot.bot.service import Service
 from dlbot.bot.store.models import AgentToken, Gpu, GpuSample, Host, HostSample
 from dlbot.bot.store.tokens import create_token, revoke_token
-from dlbot.bot.wire_in import HostReportIn
+from dlbot.bot.wire_reports import report_from
 from tests.support import T0, ingest, report
 
 DATA_TABLES = (Host, Gpu, GpuSample, HostSample)
@@ -110,8 +110,8 @@ async def test_history_keeps_one_sample_per_host_per_resolution(service: Service
     assert service.settings.history_resolution_s == 60
     times = [T0 + timedelta(seconds=10 * k) for k in range(18)]
     for seq, when in enumerate(times, 1):
-        await service.writer.submit([HostReportIn.model_validate(report(seq=seq, sampled_at=when))])
-    await service.writer.submit([HostReportIn.model_validate(report(host="gpu-08", gpus=2))])
+        await service.writer.submit([report_from(report(seq=seq, sampled_at=when))])
+    await service.writer.submit([report_from(report(host="gpu-08", gpus=2))])
     minutes = len({int(when.timestamp() // 60) for when in times})
     counts = await row_counts(service)
     assert counts["host_samples"] == minutes + 1 and counts["gpu_samples"] == minutes + 2
