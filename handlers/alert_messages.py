@@ -194,7 +194,7 @@ def _gpus_free(payload: dict[str, Any], platform: str) -> list[Block]:
 def _gpus_wait_expired(payload: dict[str, Any], platform: str) -> list[Block]:
     said = wait_text.wait_expired(
         int(payload.get("asked") or 0),
-        payload.get("host") or _(wait_text.ANY_HOST),
+        payload.get("host"),
         duration(timedelta(minutes=int(payload.get("minutes") or 0))),
     )
     return [para(_asker(payload, platform), said)]

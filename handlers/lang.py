@@ -22,12 +22,12 @@ async def lang_command(invocation: Invocation, context: Context) -> Reply:
     chat = _chat(invocation)
     if not invocation.args:
         chosen = chat is not None and await context.languages.language(*chat) is not None
-        return text.current(context.language, chosen)
+        return text.current(context.language, chosen, invocation.spell)
     wanted = invocation.args[0].lower()
     if not is_language(wanted):
         raise UsageError(_(text.UNKNOWN_LANGUAGE).format(value=invocation.args[0]))
     if chat is None:
-        return error_reply(_(text.LANG_IN_CHAT).format(language=context.language))
+        return error_reply(_(text.LANG_IN_CHAT).format(name=_(text.NAMES[context.language])))
     await context.languages.set_language(*chat, wanted, invocation.user_id)
     with using(wanted):
         return text.changed(wanted)

@@ -13,7 +13,7 @@ LINK_SUMMARY = N_("Tell dlbot your Unix user name, so alerts about your runs men
 MUTE_USAGE = N_("/mute RUN|HOST [30m|2h|1d|off]")
 MUTE_SUMMARY = N_("Silence alerts about a run or a host for a while (default 1h)")
 
-RUNS_TOO_MANY = N_("Give one host name, or mine.")
+RUNS_TOO_MANY = N_("Give one host name, or `mine`.")
 RUN_DETAIL_HINT = N_("Details and output: /run ID")
 LINK_FIRST = N_("dlbot does not know your Unix user yet: send /link UNIXUSER first.")
 RUN_NEEDS_ID = N_("Give the run's id (the first characters are enough) or its name.")

@@ -57,7 +57,7 @@ async def wait_command(
         return error_reply(_(text.TOO_MANY).format(most=MOST_WAITS))
     until = context.now + span
     await waits.add(waiter, count, host, until)
-    message = text.waiting(count, host or _(text.ANY_HOST), f"{until:%m-%d %H:%M}")
+    message = text.waiting(count, host, f"{until:%m-%d %H:%M}")
     return Reply(blocks=(para(message),))
 
 
