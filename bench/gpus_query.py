@@ -9,6 +9,8 @@ whole run (otherwise they turn offline 30 s after the fill and the replies chang
 
     .venv/bin/python bench/gpus_query.py [--db sqlite,postgres] [--hosts 1000] [--repeat 200]
         [--checks]
+
+It also times one /metrics scrape over the same fleet (reading the store, then formatting).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_PG_URL, machine, recreate_pg_database, summarise
 
 from dlbot.bot.alerts.rules import RULES
+from dlbot.bot.api.metrics import exposition, read_scrape
 from dlbot.bot.render.text import render_text
 from dlbot.bot.service import Service, settle_heap
 from dlbot.bot.settings import Settings
@@ -80,6 +83,25 @@ async def time_checks(service: Service) -> None:
             )
 
 
+async def time_scrape(service: Service, repeat: int = 5) -> None:
+    """A /metrics scrape's two halves: reading the store, and formatting the exposition (the
+    service does that in a worker thread, so its CPU time still competes with ingest)."""
+    reads, formats, cpu = [], [], []
+    size = 0
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        scrape = await read_scrape(service.fleet, service.engine)
+        t2 = time.perf_counter()
+        body = exposition(service.metrics, scrape)
+        formats.append((time.perf_counter() - t2) * 1000)
+        reads.append((t2 - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+        size = len(body)
+    print(summarise(reads).line("/metrics: read the store", digits=1))
+    print(summarise(formats).line("/metrics: format", digits=1))
+    print(summarise(cpu).line("/metrics: CPU, both", digits=1) + f"  {size / 2**20:.1f} MiB")
+
+
 async def run(label: str, database_url: str | None, hosts: int, repeat: int, checks: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="dlbot-bench-") as tmp:
         os.environ["DLBOT_DATA_DIR"] = tmp
@@ -117,6 +139,7 @@ async def run(label: str, database_url: str | None, hosts: int, repeat: int, che
             print(summarise(samples).line("  of which StoreFleet.hosts()", digits=1))
             if checks:
                 await time_checks(service)
+            await time_scrape(service)
         finally:
             await service.engine.dispose()
 

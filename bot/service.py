@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot import redaction
+from dlbot.bot.alerts.actions import StoreActions
 from dlbot.bot.alerts.checks import Checks, CheckSettings
 from dlbot.bot.alerts.destinations import ChatDestinations, Destination, destinations
 from dlbot.bot.alerts.dispatcher import Dispatcher
@@ -28,9 +29,10 @@ from dlbot.bot.store.ingest import IngestWriter
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.tokens import TokenCache
 from dlbot.bot.store.waits import StoreWaits
+from dlbot.handlers.actions import Press, press_button
 from dlbot.handlers.commands import REGISTRY
-from dlbot.handlers.i18n import Language
-from dlbot.handlers.registry import TERMINAL, Context, Invocation, parse
+from dlbot.handlers.i18n import Language, using
+from dlbot.handlers.registry import TERMINAL, Context, Invocation, failure_reply, parse
 from dlbot.handlers.reply import Reply
 from dlbot.wire import utc_now
 
@@ -113,7 +115,7 @@ class Service:
         try:
             assert self.dispatcher is not None
             await self.platforms.start(
-                self.settings, self.run_command, on_ready=self.dispatcher.notify
+                self.settings, self.run_command, self.press_button, on_ready=self.dispatcher.notify
             )
         except BaseException:
             await self.writer.stop()
@@ -168,6 +170,7 @@ class Service:
             knowledge=self.knowledge,
             runs=self.runs,
             waits=StoreWaits(self.engine),
+            actions=StoreActions(self.engine),
             languages=self.languages,
             language=language or self.settings.language,
         )
@@ -180,3 +183,13 @@ class Service:
         """Run one parsed command: what front ends get (``platforms.base.RunCommand``)."""
         language = await self.chat_language(invocation.platform, invocation.chat_id)
         return await REGISTRY.run(invocation, self.context(language))
+
+    async def press_button(self, press: Press) -> Reply:
+        """Act on one press of a button on an alert (``platforms.base.RunPress``), answering in
+        the chat's language."""
+        language = await self.chat_language(press.platform, press.chat_id)
+        with using(language):
+            try:
+                return await press_button(press, self.context(language))
+            except Exception:
+                return failure_reply(f"button {press.action!r}")

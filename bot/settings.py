@@ -44,6 +44,17 @@ def async_database_url(url: str) -> str:
     return f"{ASYNC_DRIVERS[backend]}://{rest}"
 
 
+def announced_platforms(value: str) -> frozenset[str]:
+    if not value.strip():
+        return frozenset()
+    # The platform table and the store are loaded only when the setting is used (`dlbot ask`
+    # loads neither).
+    from dlbot.bot.alerts.threads import announcing
+    from dlbot.bot.platforms.table import BY_NAME
+
+    return announcing(value, list(BY_NAME))
+
+
 class Settings(
     SlackSettings,
     TelegramSettings,
@@ -82,6 +93,7 @@ class Settings(
     stall_minutes: float = Field(default=30, gt=0, alias="DLBOT_STALL_MINUTES")
     unwrapped_min_minutes: float = Field(default=10, ge=0, alias="DLBOT_UNWRAPPED_MIN_MINUTES")
     alerts_disabled: str = Field(default="", alias="DLBOT_ALERTS_DISABLED")
+    announce_start: str = Field(default="", alias="DLBOT_ANNOUNCE_START")
     ranks_settle_s: float = Field(default=10, ge=0, le=600, alias="DLBOT_RANKS_SETTLE_SECONDS")
     metrics_token: OptionalSecret = Field(default=None, alias="DLBOT_METRICS_TOKEN")
     outbox_lease_s: float = Field(default=60, ge=2, le=3600, alias="DLBOT_OUTBOX_LEASE_SECONDS")
@@ -99,6 +111,12 @@ class Settings(
             from dlbot.bot.alerts.rules import enabled_rules
 
             enabled_rules(value)
+        return value
+
+    @field_validator("announce_start")
+    @classmethod
+    def _known_platforms(cls, value: str) -> str:
+        announced_platforms(value)
         return value
 
     @field_validator(
@@ -119,6 +137,11 @@ class Settings(
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def announced(self) -> frozenset[str]:
+        """The platforms whose alert chats hear of run starts (DLBOT_ANNOUNCE_START)."""
+        return announced_platforms(self.announce_start)
 
     @property
     def effective_database_url(self) -> str:

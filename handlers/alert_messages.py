@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from dlbot.handlers import wait_messages as wait_text
+from dlbot.handlers.action_buttons import buttons_for
 from dlbot.handlers.i18n import N_, _
 from dlbot.handlers.messages import duration
 from dlbot.handlers.reply import Block, Bold, Code, Heading, Mention, Mono, Reply, Span, para
@@ -13,11 +14,19 @@ from dlbot.handlers.reply import Block, Bold, Code, Heading, Mention, Mono, Repl
 TAIL_LINES_SHOWN = 15
 TAIL_CHARS_SHOWN = 1500
 FIRST_FAILURE = N_("First failure: rank {rank} on {host} · {failed} of {world} ranks failed")
+STARTED = N_("Started: {run}")
+FOLLOWS = N_("Its progress, finish or crash follow as replies to this message.")
+MILESTONE = N_("{percent} done: {run}")
+STEP = N_("step {step:g} of {total:g}")
 
 
-def alert_reply(kind: str, payload: dict[str, Any], platform: str) -> Reply:
+def alert_reply(
+    kind: str, payload: dict[str, Any], platform: str, alert_id: int | None = None
+) -> Reply:
+    """The alert's text; with ``alert_id``, the buttons it offers (``action_buttons``)."""
     builder = _BUILDERS.get(kind, _generic)
-    return Reply(blocks=tuple(builder(payload, platform)))
+    actions = buttons_for(kind, payload, alert_id) if alert_id is not None else ()
+    return Reply(blocks=tuple(builder(payload, platform)), actions=actions)
 
 
 def _owner(payload: dict[str, Any], platform: str) -> list[str | Span]:
@@ -63,6 +72,28 @@ def _finished(payload: dict[str, Any], platform: str) -> list[Block]:
     if _metrics(payload):
         blocks.append(para(_("final metrics: "), Mono(_metrics(payload))))
     return blocks
+
+
+def _started(payload: dict[str, Any], platform: str) -> list[Block]:
+    blocks: list[Block] = [
+        Heading(_(STARTED).format(run=_run_title(payload))),
+        para(_("GPUs {gpus}").format(gpus=_gpus(payload)), *_owner(payload, platform)),
+    ]
+    if payload.get("command"):
+        blocks.append(para(Mono(str(payload["command"])[:300])))
+    blocks.append(para(_(FOLLOWS)))
+    return blocks
+
+
+def _progress(payload: dict[str, Any], platform: str) -> list[Block]:
+    percent = f"{payload.get('milestone')}%"
+    said = _(MILESTONE).format(percent=percent, run=_run_title(payload))
+    parts: list[str | Span] = [Bold(said)]
+    if payload.get("step") is not None and payload.get("total"):
+        parts.append(" · " + _(STEP).format(step=payload["step"], total=payload["total"]))
+    if _metrics(payload):
+        parts += [" · ", Mono(_metrics(payload))]
+    return [para(*parts)]
 
 
 def _crashed(payload: dict[str, Any], platform: str) -> list[Block]:
@@ -214,6 +245,8 @@ def _generic(payload: dict[str, Any], platform: str) -> list[Block]:
 
 
 _BUILDERS = {
+    "run_started": _started,
+    "run_progress": _progress,
     "run_finished": _finished,
     "run_crashed": _crashed,
     "run_ended_unknown": _ended_unknown,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dlbot.handlers import messages
+from dlbot.handlers.action_views import ActionsQuery
 from dlbot.handlers.destinations import DestinationsQuery
 from dlbot.handlers.fleet import FleetQuery
 from dlbot.handlers.i18n import Language, _, using
@@ -56,6 +57,7 @@ class Context:
     knowledge: KnowledgeQuery | None = None
     runs: RunsQuery | None = None
     waits: WaitsQuery | None = None
+    actions: ActionsQuery | None = None
     languages: ChatLanguages | None = None
     language: Language = "en"
 

@@ -71,11 +71,24 @@ Block = Heading | Paragraph | Table | Code
 
 
 @dataclass(frozen=True)
+class Button:
+    """An action a chat user can take on a message: ``action`` names it
+    (``handlers.actions``), ``value`` says what it acts on (an alert id)."""
+
+    label: str
+    action: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Reply:
     blocks: tuple[Block, ...]
     visibility: Visibility = "channel"
     ok: bool = True
     attachments: tuple[str, ...] = field(default=())
+    actions: tuple[Button, ...] = field(default=())
+    """Buttons under the message, where the platform has them; other destinations leave them
+    out."""
     language: Language = field(default_factory=current)
     """What it was written in: renderers add their own words (a cut reply's end) in it."""
 

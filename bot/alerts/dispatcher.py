@@ -14,12 +14,16 @@ runs out; then any replica sends it again. That is the one window where a chat c
 alert twice: a send in flight when its replica died (the chat APIs take no idempotency key
 for new messages). Nothing is lost: a row leaves the line only as sent or failed.
 
+An alert about a run that was announced in the chat goes in the announcement's thread
+(``alerts.threads``); alerts with actions carry their buttons (``handlers.action_buttons``).
+
 A sender makes one attempt (bounded to half the lease) and raises a classified error
 (``platforms.errors``):
 - RateLimited: the row and every other pending row of that destination wait ``retry_after``;
 - Unavailable (or a sender bug, or no answer in time): the same, for a backoff that grows with
   the row's attempts;
-- Rejected: the row is marked failed and the lane goes on with the next row.
+- Rejected: the row is marked failed and the lane goes on with the next row; an alert with a
+  ``fallback_chat`` (a direct message the platform refused) is queued for that chat instead.
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.alerts.destinations import Destination
+from dlbot.bot.alerts.threads import thread_for
 from dlbot.bot.background import BackgroundTask
 from dlbot.bot.backoff import backoff_delay
 from dlbot.bot.platforms.base import Outgoing, Sender
 from dlbot.bot.platforms.errors import RateLimited, Rejected, Unavailable
 from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, OutboxRow
+from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.handlers.alert_messages import alert_reply
 from dlbot.handlers.i18n import Language, using
 from dlbot.wire import utc_now
@@ -210,6 +216,7 @@ class Dispatcher:
                         outbox_t.c.next_attempt_at,
                         outbox_t.c.lease_until,
                         outbox_t.c.claimed_by,
+                        alerts_t.c.id.label("alert_id"),
                         alerts_t.c.kind,
                         alerts_t.c.payload,
                     )
@@ -253,16 +260,20 @@ class Dispatcher:
         if self._language is not None:
             language = await self._language(destination.platform, destination.chat_id)
         with using(language):
-            reply = alert_reply(row.kind, payload, destination.platform)
-        message = Outgoing(reply, row.kind, payload)
+            reply = alert_reply(row.kind, payload, destination.platform, row.alert_id)
         try:
             async with asyncio.timeout(self._lease.total_seconds() / 2):
+                thread = await thread_for(self._engine, row.kind, payload, destination)
+                message = Outgoing(reply, row.kind, payload, thread.message_id, thread.broadcast)
                 message_ids = await sender.send(destination.chat_id, message)
         except Rejected as exc:
             log.error("%s failed for good: %s", where, exc)
             await self._update(
                 row.id, state="failed", attempts=row.attempts + 1, last_error=str(exc)
             )
+            fallback = payload.get("fallback_chat")
+            if fallback and fallback != destination.chat_id:
+                await self._fall_back(row, Destination(destination.platform, str(fallback)))
             return True
         except RateLimited as exc:
             log.warning("%s: %s; this destination waits %.0fs", where, exc, exc.retry_after)
@@ -288,6 +299,26 @@ class Dispatcher:
             last_error=None,
         )
         return True
+
+    async def _fall_back(self, row: Any, instead: Destination) -> None:
+        """A direct message refused for good goes to the chat it was asked from instead."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert_ignoring_conflicts(
+                    conn, outbox_t, ["alert_id", "platform", "chat_id"]
+                ).values(
+                    alert_id=row.alert_id,
+                    platform=instead.platform,
+                    chat_id=instead.chat_id,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=utc_now(),
+                )
+            )
+        log.warning(
+            "alert %s: sending it to %s:%s instead", row.id, instead.platform, instead.chat_id
+        )
+        self.notify()
 
     async def _pause(self, destination: Destination, row: Any, error: str, wait: timedelta) -> None:
         """The failed row goes back in line, and it and every other pending row of the

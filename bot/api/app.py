@@ -124,6 +124,7 @@ async def post_events(
             service.alert_destinations,
             service.rules,
             timedelta(seconds=service.settings.ranks_settle_s),
+            service.settings.announced,
         )
     if service.dispatcher is not None:
         service.dispatcher.notify()

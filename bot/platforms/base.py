@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from dlbot.handlers.actions import Press
+
 S = TypeVar("S")
 IdList = Annotated[tuple[str, ...], NoDecode]
 """A settings value of ids, comma- or space-separated in the environment."""
@@ -44,6 +46,11 @@ class Outgoing:
     reply: Reply
     kind: str = "message"
     payload: Mapping[str, Any] = field(default_factory=dict)
+    thread: str | None = None
+    """The platform's id of the message this one follows up (a run's start announcement):
+    Slack's thread_ts, Telegram's message id; destinations without threads ignore it."""
+    broadcast: bool = False
+    """A threaded message shown in the channel as well (Slack's reply_broadcast)."""
 
 
 class Sender(Protocol):
@@ -57,6 +64,8 @@ class Sender(Protocol):
 
 RunCommand = Callable[[Invocation], Awaitable[Reply]]
 """What a front end gets from the service: run one parsed command, get its Reply."""
+RunPress = Callable[["Press"], Awaitable[Reply]]
+"""And: act on one press of a button on an alert, get the Reply to show the presser."""
 
 
 class FrontEnd(Protocol):
@@ -91,7 +100,9 @@ class Platform(Generic[S]):
     (``dlbot serve`` refuses to start on any). ``alert_chat``: the chat its settings name for
     alerts. An alert-only destination has ``make_sender``; a chat platform has
     ``make_front_end``, whose front end brings its own sender. ``spell`` rewrites our text's
-    ``/command`` names as the platform's users must type them.
+    ``/command`` names as the platform's users must type them. ``direct_chat``: where the
+    platform lets dlbot write to a user directly, the chat to use for a user met in a chat
+    (chat id, user id), or None when that chat is already theirs alone.
     """
 
     name: str
@@ -99,6 +110,7 @@ class Platform(Generic[S]):
     problems: Callable[[S], list[str]]
     alert_chat: Callable[[S], str | None]
     make_sender: Callable[[S], Sender] | None = None
-    make_front_end: Callable[[S, RunCommand], FrontEnd] | None = None
+    make_front_end: Callable[[S, RunCommand, RunPress], FrontEnd] | None = None
     http_path: str | None = None
     spell: Callable[[str], str] = unchanged
+    direct_chat: Callable[[str, str], str | None] | None = None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from dlbot.bot.backoff import backoff_delay
 from dlbot.bot.platforms import messages
-from dlbot.bot.platforms.base import FrontEnd, RunCommand, Sender
+from dlbot.bot.platforms.base import FrontEnd, RunCommand, RunPress, Sender
 from dlbot.bot.platforms.table import PLATFORMS
 
 if TYPE_CHECKING:
@@ -56,7 +56,11 @@ class RunningPlatforms:
         return {name: name in self.senders for name in names}
 
     async def start(
-        self, settings: Settings, run: RunCommand, on_ready: Callable[[], None] = lambda: None
+        self,
+        settings: Settings,
+        run: RunCommand,
+        press: RunPress,
+        on_ready: Callable[[], None] = lambda: None,
     ) -> None:
         """Start every platform the settings switch on; refuse settings that cannot work."""
         problems = config_problems(settings)
@@ -66,7 +70,7 @@ class RunningPlatforms:
             if not platform.enabled(settings):
                 continue
             if platform.make_front_end is not None:
-                front_end = platform.make_front_end(settings, run)
+                front_end = platform.make_front_end(settings, run, press)
                 self.front_ends[platform.name] = front_end
                 self._connecting.append(
                     asyncio.create_task(

@@ -7,6 +7,10 @@ names the first failure (rank, host, exception) and how many ranks failed: it wa
 it is sent; a rank that fails later (a collective that lost its peer) is counted and folded
 in, with no second alert.
 A command that failed to start is shown in /runs and /run, and alerts nobody.
+
+Where DLBOT_ANNOUNCE_START asks for it, a run's start is announced (``run_started``) and its
+progress milestones told (``run_progress``), to those platforms' alert chats only; its later
+alerts go in the announcement's thread (``alerts.threads``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dlbot.bot.alerts.outbox import Destinations, chat_identities, create_alert, stored_key
+from dlbot.bot.alerts.threads import PROGRESS, STARTED, crossed, milestone_key, start_key
 from dlbot.bot.runs.generations import Generation, generation_for, generation_id
 from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, OutboxRow, Run, RunEvent
@@ -78,8 +83,10 @@ async def apply_events(
     destinations: Destinations,
     rules: frozenset[str],
     settle: timedelta,
+    announce: frozenset[str] = frozenset(),
 ) -> int:
-    """Store and apply new events in order; returns how many were duplicates."""
+    """Store and apply new events in order; returns how many were duplicates. ``announce``:
+    the platforms whose alert chats hear of run starts and progress milestones."""
     now = utc_now()
     duplicates = 0
     for event in events:
@@ -105,7 +112,54 @@ async def apply_events(
                 await _refresh_alert(conn, updated)
         elif updated["state"] in ("finished", "crashed") and f"run_{updated['state']}" in rules:
             await _alert_end(conn, updated, destinations, now, settle)
+        elif announce and STARTED in rules and event.kind in ("started", "progress"):
+            await _announce(conn, event.kind, run, updated, destinations, announce, now)
     return duplicates
+
+
+async def _announce(
+    conn: AsyncConnection,
+    kind: str,
+    before: dict[str, Any],
+    run: dict[str, Any],
+    destinations: Destinations,
+    announce: frozenset[str],
+    now: datetime,
+) -> None:
+    """A running run's start, or the milestone its progress passed, to the announcing chats
+    (a milestone only of a run whose start was announced)."""
+    if kind == "started":
+        alert_kind, key, extra = STARTED, start_key(run["id"]), {}
+    else:
+        milestone = crossed(_percent(before), _percent(run))
+        started = stored_key(STARTED, start_key(run["id"]))
+        if milestone is None or not await _exists(conn, started):
+            return
+        alert_kind, key = PROGRESS, milestone_key(run["id"], milestone)
+        extra = {"milestone": milestone}
+    chats = [d for d in await destinations() if d.platform in announce]
+    if chats:
+        await create_alert(
+            conn,
+            kind=alert_kind,
+            dedup_key=key,
+            subject=run["id"],
+            payload={**await _alert_payload(conn, run), **extra},
+            destinations=chats,
+            now=now,
+            mute_targets=[run["host"], run["name"]],
+        )
+
+
+def _percent(run: dict[str, Any]) -> float | None:
+    if run["step"] is None or not run["total"]:
+        return None
+    return 100.0 * float(run["step"]) / float(run["total"])
+
+
+async def _exists(conn: AsyncConnection, stored: str) -> bool:
+    found = await conn.execute(select(alerts_t.c.id).where(alerts_t.c.dedup_key == stored))
+    return found.first() is not None
 
 
 async def _run_for(conn: AsyncConnection, event: RunEventIn) -> dict[str, Any]:

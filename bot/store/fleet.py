@@ -48,6 +48,10 @@ _GPU_COLUMNS = (
 )
 
 
+SCRAPE_SLICE = 2000
+"""Rows /metrics reads from the store at a time."""
+
+
 class GpuGauges(NamedTuple):
     """One row of /metrics: a GPU of a host (gpu None for a host without GPUs)."""
 
@@ -216,10 +220,11 @@ class StoreFleet:
     async def gauges(self) -> list[GpuGauges]:
         """The numbers /metrics exports, one row per GPU, without process lists."""
         g = gpus_t.c
+        cutoff = self._clock() - self._offline_after
         query = (
             select(
                 hosts_t.c.name,
-                hosts_t.c.last_seen_at,
+                (hosts_t.c.last_seen_at >= cutoff).label("online"),
                 g.index,
                 g.uuid,
                 g.name,
@@ -232,10 +237,13 @@ class StoreFleet:
             .outerjoin(gpus_t, g.host_id == hosts_t.c.id)
             .order_by(hosts_t.c.name, g.index)
         )
-        cutoff = self._clock() - self._offline_after
+        gauges: list[GpuGauges] = []
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [GpuGauges(name, seen >= cutoff, *numbers) for name, seen, *numbers in rows]
+            # In slices, so a fleet of 80,000 GPUs never holds the event loop for long.
+            result = await conn.stream(query)
+            async for rows in result.partitions(SCRAPE_SLICE):
+                gauges += (GpuGauges(name, bool(on), *numbers) for name, on, *numbers in rows)
+        return gauges
 
     async def user_memory(self) -> list[UserMemory]:
         """GPU memory per host and process owner, on hosts that reported recently: one query
@@ -248,9 +256,12 @@ class StoreFleet:
         )
         held: Counter[tuple[str, str]] = Counter()
         async with self._engine.connect() as conn:
-            for host, processes in await conn.execute(query):
-                for process in processes:
-                    held[host, process.get("user") or "?"] += process.get("gpu_memory_mib") or 0
+            result = await conn.stream(query)
+            async for rows in result.partitions(SCRAPE_SLICE):
+                for host, processes in rows:
+                    for process in processes:
+                        user = process.get("user") or "?"
+                        held[host, user] += process.get("gpu_memory_mib") or 0
         return [UserMemory(host, user, mib) for (host, user), mib in sorted(held.items())]
 
     async def host_names(self) -> Sequence[str]:

@@ -186,3 +186,20 @@ class GpuWait(Base):
     expires_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), index=True)
     """waiting, then done (told), expired (told) or cancelled."""
+
+
+class AlertAction(Base):
+    """A button pressed on an alert: each acts once per (alert, action, scope)."""
+
+    __tablename__ = "alert_actions"
+    __table_args__ = (UniqueConstraint("alert_id", "action", "scope"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(96))
+    """Empty for a button that acts once per alert; else whose or which chat's press it was."""
+    platform: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(256))
+    pressed_at: Mapped[datetime]

@@ -10,10 +10,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, update
 
-from dlbot.bot.api.metrics import FleetCollector, FleetScrape, ServiceMetrics
+from dlbot.bot.api.metrics import FleetScrape, ServiceMetrics, exposition
 from dlbot.bot.service import Service
 from dlbot.bot.store.counts import OUTBOX_STATES, OutboxBacklog
-from dlbot.bot.store.fleet import GpuGauges
+from dlbot.bot.store.fleet import GpuGauges, UserMemory
 from dlbot.bot.store.models import Host
 from dlbot.bot.store.run_models import Alert, OutboxRow, Run
 from dlbot.wire import utc_now
@@ -175,15 +175,48 @@ def test_set_leader_switches_the_gauge() -> None:
     assert metrics.registry.get_sample_value("dlbot_leader") == 0.0
 
 
-def test_gpus_without_uuid_or_name_get_empty_labels() -> None:
-    scrape = FleetScrape(
-        gpus=[GpuGauges("gpu-09", True, 0, None, None, 50, None, None, None, None)],
-        users=[],
+def _scrape(gpus: list[GpuGauges], users: list[UserMemory]) -> FleetScrape:
+    return FleetScrape(
+        gpus=gpus,
+        users=users,
         runs={},
         outbox=OutboxBacklog(dict.fromkeys(OUTBOX_STATES, 0), None),
         at=utc_now(),
     )
-    [util] = [f for f in FleetCollector(scrape).collect() if f.name.endswith("percent")]
-    assert [(s.labels, s.value) for s in util.samples] == [
+
+
+def test_gpus_without_uuid_or_name_get_empty_labels() -> None:
+    scrape = _scrape([GpuGauges("gpu-09", True, 0, None, None, 50, None, None, None, None)], [])
+    scraped = samples(exposition(ServiceMetrics(), scrape).decode())
+    assert scraped["dlbot_gpu_utilization_percent"] == [
         ({"host": "gpu-09", "gpu": "0", "uuid": "", "model": ""}, 50)
     ]
+    assert "dlbot_gpu_power_watts" not in scraped  # no GPU reports one
+
+
+def test_label_values_and_numbers_survive_the_text_format() -> None:
+    """Quotes, backslashes and newlines in a GPU's name or a user name, large and fractional
+    numbers: what prometheus_client's parser reads back is what the store held."""
+    hostile = 'H100 "SXM" \\ 80GB\nnext'
+    scrape = _scrape(
+        [
+            GpuGauges("gpu-01", True, 3, 'GPU-"x"\\', hostile, 97, 81559, 81559, 61, 624.125),
+            GpuGauges("gpu-02", False, 0, "GPU-off", "A100", 1, 1, 1, 1, 1.0),
+            GpuGauges("gpu-03", True, None, None, None, None, None, None, None, None),
+        ],
+        [UserMemory("gpu-01", 'ali"ce\\', 2**40)],
+    )
+    scraped = samples(exposition(ServiceMetrics(), scrape).decode())
+    labels = {"host": "gpu-01", "gpu": "3", "uuid": 'GPU-"x"\\', "model": hostile}
+    assert scraped["dlbot_gpu_utilization_percent"] == [(labels, 97)]
+    assert scraped["dlbot_gpu_memory_used_bytes"] == [(labels, 81559 * MIB)]
+    assert scraped["dlbot_gpu_power_watts"] == [(labels, 624.125)]
+    assert scraped["dlbot_user_gpu_memory_bytes"] == [
+        ({"host": "gpu-01", "user": 'ali"ce\\'}, 2**40 * MIB)
+    ]
+    assert {labels["host"]: up for labels, up in scraped["dlbot_host_up"]} == {
+        "gpu-01": 1.0,
+        "gpu-02": 0.0,
+        "gpu-03": 1.0,
+    }
+    assert scraped["dlbot_hosts_up"] == [({}, 2.0)]

@@ -25,6 +25,7 @@ def test_manifest_declares_commands_scopes_events_and_socket_mode() -> None:
     assert {"commands", "app_mentions:read", "chat:write"} <= scopes
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
     assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True, "buttons on alerts"
 
 
 def test_command_names_are_valid_telegram_commands() -> None:

@@ -1,6 +1,7 @@
-"""/gpus wait N [HOST] [--for 2h]: asked in Slack and Telegram through their front ends, told in
-the same chat with a mention and a CUDA_VISIBLE_DEVICES line once a host has the GPUs free, or
-that the wait ran out; listed, cancelled, refused from the terminal, each wait told once."""
+"""/gpus wait N [HOST] [--for 2h]: asked in Slack and Telegram through their front ends, told
+by direct message (or, where the platform refuses one, in the same chat with a mention) with a
+CUDA_VISIBLE_DEVICES line once a host has the GPUs free, or that the wait ran out; listed,
+cancelled, refused from the terminal, each wait told once."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ async def states(service: Service) -> list[str]:
         return list((await conn.execute(select(GpuWait.state).order_by(GpuWait.id))).scalars())
 
 
-async def test_asked_in_slack_and_telegram_told_in_the_same_chats_once(
+async def test_asked_in_slack_and_telegram_told_directly_or_in_the_same_chat_once(
     settings: Settings,
     start_service: StartService,
     fake_slack: FakeSlack,
@@ -82,6 +83,7 @@ async def test_asked_in_slack_and_telegram_told_in_the_same_chats_once(
         assert answer.status_code == 200
     await fake_slack.wait_for("response_url")
     assert "when 2 GPUs on gpu-07 are free" in str(fake_slack.calls("response_url")[0].params)
+    fake_telegram.never_started.add(4242)  # no private chat with the bot: told in the group
     fake_telegram.push_update(telegram_update(1, GROUP_CHAT, "/gpus wait 3", user_id="4242"))
     await fake_telegram.wait_for("sendMessage")
     assert "when 3 GPUs on one host are free" in fake_telegram.sent_texts()[0]
@@ -97,13 +99,14 @@ async def test_asked_in_slack_and_telegram_told_in_the_same_chats_once(
     await service.dispatcher.drain()
     assert await states(service) == ["done", "done"]
     slack = [c.params for c in fake_slack.calls("chat.postMessage")]
-    assert len(slack) == 1 and slack[0]["channel"] == "C111"
+    assert len(slack) == 1 and slack[0]["channel"] == "W42", "a direct message"
     told = str(slack[0])
     assert "<@W42>" in told and "CUDA_VISIBLE_DEVICES=0,1" in told and "gpu-07" in told
-    telegram = fake_telegram.sent_texts()[1:]
-    assert len(telegram) == 1
-    assert 'href="tg://user?id=4242"' in telegram[0]
-    assert "CUDA_VISIBLE_DEVICES=0,1,2" in telegram[0]
+    refused, told_in_group = (await fake_telegram.wait_for("sendMessage", 3))[1:]
+    assert refused.params["chat_id"] == "4242" and not refused.ok
+    assert told_in_group.params["chat_id"] == GROUP_CHAT and told_in_group.ok
+    assert 'href="tg://user?id=4242"' in told_in_group.params["text"]
+    assert "CUDA_VISIBLE_DEVICES=0,1,2" in told_in_group.params["text"]
 
 
 async def test_a_wait_that_runs_out_says_so(service: Service) -> None:
@@ -146,3 +149,20 @@ async def test_listing_cancelling_and_what_is_refused(service: Service) -> None:
         await ask(service, "wait", "8")
     ok, too_many = await ask(service, "wait", "8")
     assert not ok and "5 times" in too_many
+
+
+async def test_told_by_direct_message_where_the_platform_allows(
+    telegram_settings: Settings, start_service: StartService, fake_telegram: FakeTelegram
+) -> None:
+    service = await start_service(telegram_settings.model_copy(update={"check_interval": 3600}))
+    await ingest(service, busy_host("gpu-07", free=0))
+    for chat in (GROUP_CHAT, "4242"):
+        asked = Invocation("gpus", ("wait", "1"), platform="telegram", user_id="4242", chat_id=chat)
+        assert (await service.run_command(asked)).ok
+    await ingest(service, busy_host("gpu-07", free=1))
+    assert service.checks is not None and service.dispatcher is not None
+    await service.checks.check(RULE)
+    await service.dispatcher.drain()
+    told = await fake_telegram.wait_for("sendMessage", 2)
+    assert [c.params["chat_id"] for c in told] == ["4242", "4242"], "both in the private chat"
+    assert all(c.ok and "CUDA_VISIBLE_DEVICES=0" in c.params["text"] for c in told)

@@ -103,9 +103,12 @@ async def test_documented_signing_example_verifies_only_at_its_time(
     }
     body = example["body"].encode()
     then = SlackFrontEnd(
-        settings, service.run_command, clock=lambda: float(example["timestamp"]) + 10
+        settings,
+        service.run_command,
+        service.press_button,
+        clock=lambda: float(example["timestamp"]) + 10,
     )
-    now = SlackFrontEnd(settings, service.run_command)
+    now = SlackFrontEnd(settings, service.run_command, service.press_button)
     assert then.verifier is not None and now.verifier is not None
     assert then.verifier.is_valid_request(body, headers)
     assert not now.verifier.is_valid_request(body, headers)

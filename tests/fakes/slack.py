@@ -2,6 +2,13 @@
 
 Point the SDK at it with ``SLACK_API_URL=fake.api_url``. Slash commands answered with
 ``respond()`` arrive as ``response_url`` calls when their response_url is ``fake.response_url``.
+
+Messages posted with ``chat.postMessage`` are kept by channel and ts; one posted with
+``thread_ts`` is answered, as Slack does, with the message carrying that ``thread_ts``
+(``reply_broadcast`` recorded as sent). ``button_press`` builds the ``block_actions`` payload
+Slack sends when someone clicks a button of such a message (form field ``payload``, JSON);
+tests sign it and post it to the endpoint, or push it through Socket Mode with
+``send_interactive``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ class FakeSlack(ThreadedServer):
         self.team_id = team_id
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        """(channel, ts) -> the message as Slack stores it."""
         self.delays: dict[str, float] = {}
         """Seconds a Web API method takes to answer, as a slow Slack does: the call is
         recorded (Slack has it) before the wait, so a client that dies waiting still posted."""
@@ -76,7 +85,7 @@ class FakeSlack(ThreadedServer):
                     "bot_id": "B111",
                 }
             case "chat.postMessage":
-                return {"ok": True, "channel": params.get("channel"), "ts": ts}
+                return self._post(params, ts)
             case "chat.postEphemeral":
                 return {"ok": True, "message_ts": ts}
             case "chat.update":
@@ -97,6 +106,89 @@ class FakeSlack(ThreadedServer):
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         return {"ok": False, "error": "unknown_method"}
+
+    def _post(self, params: dict[str, Any], ts: str) -> dict[str, Any]:
+        channel = str(params.get("channel"))
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": "B111",
+            "text": params.get("text", ""),
+            "blocks": params.get("blocks", []),
+            "ts": ts,
+            "team": self.team_id,
+        }
+        thread_ts = params.get("thread_ts")
+        if thread_ts:
+            message["thread_ts"] = str(thread_ts)
+            parent = self.messages.get((channel, str(thread_ts)))
+            if parent is not None:
+                parent.setdefault("thread_ts", str(thread_ts))
+                parent["reply_count"] = parent.get("reply_count", 0) + 1
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def button_press(
+        self,
+        channel: str,
+        ts: str,
+        action_id: str,
+        user_id: str = "W111",
+        username: str = "alice",
+        team_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The block_actions payload of a click on the button ``action_id`` of the message
+        (channel, ts) that dlbot posted here."""
+        message = self.messages[(channel, ts)]
+        button = next(
+            element
+            for block in message["blocks"]
+            if block.get("type") == "actions"
+            for element in block["elements"]
+            if element.get("action_id") == action_id
+        )
+        team = team_id or self.team_id
+        return {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": username, "name": username, "team_id": team},
+            "api_app_id": "A111",
+            "token": "verification_token",
+            "container": {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": f"{next(self._ts)}.111.xxx",
+            "team": {"id": team, "domain": "test-domain"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "alerts"},
+            "message": message,
+            "state": {"values": {}},
+            "response_url": self.response_url("button"),
+            "actions": [
+                {
+                    "action_id": button["action_id"],
+                    "block_id": "dlbot_actions",
+                    "text": button["text"],
+                    "value": button["value"],
+                    "type": "button",
+                    "action_ts": f"1700000000.{next(self._ts):06d}",
+                }
+            ],
+        }
+
+    def send_interactive(self, payload: dict[str, Any]) -> None:
+        """Deliver an interactive payload through Socket Mode, as Slack does there."""
+        self.send_envelope(
+            {
+                "envelope_id": f"env-{next(self._ts)}",
+                "type": "interactive",
+                "accepts_response_payload": False,
+                "payload": payload,
+            }
+        )
 
     async def _response(self, request: web.Request) -> web.Response:
         raw = await request.read()

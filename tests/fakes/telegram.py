@@ -6,6 +6,16 @@ with 409 Conflict ("terminated by other getUpdates request"): two pollers of one
 in ``conflicts``.
 
 Point python-telegram-bot at it with ``TELEGRAM_API_URL=fake.api_url``.
+
+Messages are kept by chat and id, those the bot sent and those in pushed updates. A reply
+(``reply_parameters``) to a message the chat does not have is refused with 400 "message to be
+replied not found", unless ``allow_sending_without_reply`` is set: then it is sent as a plain
+message. ``press_button`` makes the ``callback_query`` update of a click on one of the bot's
+inline keyboard buttons, shaped as the real API sends it;
+``answerCallbackQuery`` accepts each such query once, and refuses an unknown or already
+answered one as the real API does. A user in ``never_started`` has not started the bot:
+sending to their private chat is refused with 403, as the real API refuses a bot that would
+start a conversation.
 """
 
 from __future__ import annotations
@@ -24,6 +34,9 @@ from tests.fakes.server import Call, ThreadedServer
 TOKEN = "123456:TEST-token"
 BOT = {"id": 4242, "is_bot": True, "first_name": "Test Bot", "username": "TestBot"}
 MAX_POLL_SECONDS = 2.0
+REPLY_NOT_FOUND = "Bad Request: message to be replied not found"
+CANNOT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
@@ -45,8 +58,13 @@ class FakeTelegram(ThreadedServer):
         self._updates: list[dict[str, Any]] = []
         self._poll: _Poll | None = None
         self._message_ids = itertools.count(1)
+        self._update_ids = itertools.count(900_000)
         self._closing = False
         self.conflicts = 0
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        """(chat id, message id) -> the message as the API returned or delivered it."""
+        self._queries: set[str] = set()
+        self.never_started: set[int] = set()
 
     @property
     def api_url(self) -> str:
@@ -61,7 +79,11 @@ class FakeTelegram(ThreadedServer):
             return _error(401, "Unauthorized")
         params, raw = await _params(request)
         failure = self.recorder.next_failure(method)
-        self.recorder.record(Call(method, params, dict(request.headers), raw, failure is None))
+        refusal = None if failure is not None else self._refusal(method, params)
+        ok = failure is None and refusal is None
+        self.recorder.record(Call(method, params, dict(request.headers), raw, ok))
+        if refusal is not None:
+            return _error(*refusal)
         if failure is not None:
             if failure.status == 429:
                 return _error(
@@ -72,7 +94,33 @@ class FakeTelegram(ThreadedServer):
             return _error(failure.status, failure.error)
         if method == "getUpdates":
             return await self._get_updates(params)
+        if method == "answerCallbackQuery":
+            self._queries.discard(params["callback_query_id"])
+            return _ok(True)
         return _ok(self._answer(method, params))
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> tuple[int, str] | None:
+        """How the real API refuses this call, if it would."""
+        if method == "answerCallbackQuery":
+            known = params.get("callback_query_id") in self._queries
+            return None if known else (400, QUERY_INVALID)
+        if "chat_id" in params and int(params["chat_id"]) in self.never_started:
+            return 403, CANNOT_INITIATE
+        if self._replied(params) is False:
+            return 400, REPLY_NOT_FOUND
+        return None
+
+    def _replied(self, params: dict[str, Any]) -> dict[str, Any] | bool | None:
+        """The message a send replies to; None for none (or a missing one it may do without);
+        False for a missing one it may not."""
+        given = params.get("reply_parameters")
+        if not given:
+            return None
+        reply = json.loads(given) if isinstance(given, str) else given
+        found = self.messages.get((int(params["chat_id"]), int(reply["message_id"])))
+        if found is None and not reply.get("allow_sending_without_reply"):
+            return False
+        return found
 
     def _answer(self, method: str, params: dict[str, Any]) -> Any:
         match method:
@@ -89,13 +137,53 @@ class FakeTelegram(ThreadedServer):
 
     def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
-        return {
+        message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "supergroup" if chat_id < 0 else "private"},
             "from": BOT,
             **content,
         }
+        replied = self._replied(params)
+        if isinstance(replied, dict):
+            message["reply_to_message"] = replied
+        if params.get("reply_markup"):
+            markup = params["reply_markup"]
+            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def press_button(
+        self, chat_id: str, message_id: str, label: str, user_id: int = 1111111
+    ) -> dict[str, Any]:
+        """The callback_query update of a click on the button ``label`` under the bot's message
+        (``push_update`` it for getUpdates, or post it to the webhook)."""
+        message = self.messages[(int(chat_id), int(message_id))]
+        button = next(
+            b
+            for row in message["reply_markup"]["inline_keyboard"]
+            for b in row
+            if b["text"] == label
+        )
+        query_id = str(next(self._update_ids) * 7919)
+        self._queries.add(query_id)
+        update = {
+            "update_id": next(self._update_ids),
+            "callback_query": {
+                "id": query_id,
+                "from": {
+                    "id": user_id,
+                    "is_bot": False,
+                    "first_name": "Alice",
+                    "username": f"user{user_id}",
+                    "language_code": "en",
+                },
+                "message": message,
+                "chat_instance": "-4242424242424242424",
+                "data": button["callback_data"],
+            },
+        }
+        return update
 
     async def _get_updates(self, params: dict[str, Any]) -> web.Response:
         offset = int(params.get("offset", 0) or 0)
@@ -120,6 +208,9 @@ class FakeTelegram(ThreadedServer):
         self.run(self._push(update))
 
     async def _push(self, update: dict[str, Any]) -> None:
+        message = update.get("message")
+        if message is not None:
+            self.messages[(message["chat"]["id"], message["message_id"])] = message
         self._updates.append(update)
         if self._poll is not None:
             self._poll.wake.set()

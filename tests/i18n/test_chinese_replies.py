@@ -221,6 +221,23 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "mentions": {},
     },
     "run_stalled": {"id": "r3", "name": "bert", "host": "gpu-07", "quiet_minutes": 30},
+    "run_started": {
+        "id": "r4",
+        "name": "resnet50",
+        "host": "gpu-07",
+        "user": "alice",
+        "gpus": [0, 1],
+        "command": "python train.py",
+    },
+    "run_progress": {
+        "id": "r4",
+        "name": "resnet50",
+        "host": "gpu-07",
+        "milestone": 50,
+        "step": 500,
+        "total": 1000,
+        "metrics": {"loss": 0.3},
+    },
     "host_offline": {"host": "gpu-09", "last_seen_at": "2026-11-29T10:00:00+00:00"},
     "host_online": {"host": "gpu-09", "offline_minutes": 12},
     "gpu_idle": {
@@ -240,13 +257,15 @@ PAYLOADS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("kind", sorted(PAYLOADS))
 def test_every_alert_in_chinese(kind: str) -> None:
     with using("zh"):
-        text = chinese(alert_reply(kind, PAYLOADS[kind], "slack"))
-    assert english(alert_reply(kind, PAYLOADS[kind], "slack"), NAMES), "English is caught"
+        text = chinese(alert_reply(kind, PAYLOADS[kind], "slack", alert_id=7))
+    assert english(alert_reply(kind, PAYLOADS[kind], "slack", alert_id=7), NAMES), "caught"
     expected = {
         "run_finished": "完成：gpu-07 上的 resnet50",
         "run_crashed": "最先失败：gpu-08 上的 rank 2 · 4 个 rank 中有 1 个失败",
         "run_ended_unknown": "已结束，退出状态未知",
         "run_stalled": "已经 30 分钟没有进度和输出",
+        "run_started": "之后的进度、完成或崩溃都会回复在这条消息下面",
+        "run_progress": "已完成 50%：gpu-07 上的 resnet50 · 第 500/1000 步",
         "host_offline": "主机 gpu-09 已离线",
         "host_online": "（离线 12 分钟）",
         "gpu_idle": "gpu-07 的 GPU 3 被占着却在闲置",
@@ -268,3 +287,11 @@ async def test_the_check_catches_english(service: Service) -> None:
     assert english(slipped, NAMES) == ["busy"]
     one_cell = Reply(blocks=(Table(("主机", "状态"), (("gpu-07", "offline"),)),), language="zh")
     assert english(one_cell, NAMES) == ["offline"]
+
+
+def test_alert_buttons_in_chinese() -> None:
+    with using("zh"):
+        crashed = alert_reply("run_crashed", PAYLOADS["run_crashed"], "slack", alert_id=7)
+        idle = alert_reply("gpu_idle", PAYLOADS["gpu_idle"] | {"user": "alice"}, "slack", 8)
+    assert [b.label for b in crashed.actions] == ["静音此主机 2 小时", "查看输出末尾", "这是我的"]
+    assert "静音此主机 2 小时" in [b.label for b in idle.actions]

@@ -12,10 +12,12 @@ from dlbot.bot.alerts.rules import (
     run_ended_unknown,
     run_finished,
     run_stalled,
+    run_started,
 )
 from dlbot.bot.alerts.rules.base import AlertRule
 
 RULES: tuple[AlertRule, ...] = (
+    run_started.RULE,
     run_finished.RULE,
     run_crashed.RULE,
     host_offline.RULE,

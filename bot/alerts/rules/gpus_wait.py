@@ -1,7 +1,10 @@
 """GPUs someone waits for (`/gpus wait N [HOST]`) came free, or the wait ran out.
 
-Writes ``gpus_free`` (payload: host, gpus, asked, mentions) to the chat the wait came from,
-mentioning who asked, when one online host has at least the GPUs asked for free (the host with
+Writes ``gpus_free`` (payload: host, gpus, asked, mentions) to the person who asked: by direct
+message where the platform allows it (``Platform.direct_chat``), else in the chat the wait
+came from, mentioning them; a direct message the platform refuses (a Telegram user who never
+started the bot) is told in that chat instead (``fallback_chat``, the dispatcher's part). It is
+written when one online host has at least the GPUs asked for free (the host with
 most free GPUs, then by name); and ``gpus_wait_expired`` (asked, host, minutes, mentions) when
 none came free in time. Each wait is told once: its row leaves ``waiting`` in the same
 transaction as the alert is written.
@@ -16,6 +19,7 @@ from sqlalchemy import select
 from dlbot.bot.alerts.destinations import Destination
 from dlbot.bot.alerts.outbox import create_alert
 from dlbot.bot.alerts.rules.base import AlertRule
+from dlbot.bot.platforms.table import BY_NAME as PLATFORMS
 from dlbot.bot.store.fleet import MOST_FREE_FIRST, free_indexes
 from dlbot.bot.store.models import Host, table
 from dlbot.bot.store.waits import WAITING, waits_t
@@ -62,6 +66,11 @@ async def _tell(
     conn: AsyncConnection, wait: Any, kind: str, state: str, payload: dict[str, Any], now: Any
 ) -> None:
     await conn.execute(waits_t.update().where(waits_t.c.id == wait.id).values(state=state))
+    platform = PLATFORMS.get(wait.platform)
+    direct = platform.direct_chat if platform is not None else None
+    chat = direct(wait.chat_id, wait.user_id) if direct is not None else None
+    if chat is not None:
+        payload = {**payload, "fallback_chat": wait.chat_id}
     await create_alert(
         conn,
         kind=kind,
@@ -69,7 +78,7 @@ async def _tell(
         # A wait is never muted: whoever asked wants the answer.
         subject=f"{NAME}:{wait.id}",
         payload=payload,
-        destinations=[Destination(wait.platform, wait.chat_id)],
+        destinations=[Destination(wait.platform, chat or wait.chat_id)],
         now=now,
     )
 

@@ -1,7 +1,7 @@
 """/lang: the language each chat chose
 
 Revision ID: 0015_lang
-Revises: 0011_gpu_waits
+Revises: 0014_actions
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from dlbot.bot.store.models import UTCDateTime
 
 revision: str = "0015_lang"
-down_revision: str | None = "0011_gpu_waits"
+down_revision: str | None = "0014_actions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

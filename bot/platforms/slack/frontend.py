@@ -3,6 +3,9 @@
 Slash commands and @mentions become Invocations; the registry runs them; replies are rendered
 as Block Kit. Every slash command is acknowledged first (Slack's 3-second limit) and answered
 through its response_url: in the channel for a channel reply, ephemeral for errors and help.
+Buttons on alerts arrive as ``block_actions`` payloads (the same signed endpoint, or Socket
+Mode), are acknowledged first too, pass the same access rules, and are answered the same way,
+below the alert.
 """
 
 from __future__ import annotations
@@ -24,16 +27,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dlbot.bot.platforms.base import RunCommand
+from dlbot.bot.platforms.base import RunCommand, RunPress
 from dlbot.bot.platforms.commands import invocation
 from dlbot.bot.platforms.errors import DeliveryError
 from dlbot.bot.platforms.seen import SeenIds
 from dlbot.bot.platforms.slack import messages
 from dlbot.bot.platforms.slack.access import slack_allowed
 from dlbot.bot.platforms.slack.platform import NAME
+from dlbot.bot.platforms.slack.render import ACTION_PREFIX
 from dlbot.bot.platforms.slack.sender import SlackSender
 from dlbot.bot.platforms.slack.spelling import ROOT_COMMAND, spell
-from dlbot.handlers.i18n import using
+from dlbot.handlers import action_messages
+from dlbot.handlers.actions import Press
+from dlbot.handlers.i18n import _, using
 from dlbot.handlers.registry import failure_reply
 from dlbot.handlers.reply import Reply, error_reply
 
@@ -42,6 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dlbot.chat.slack")
 ANY_COMMAND = re.compile(r"^/")
+OUR_BUTTONS = re.compile(f"^{re.escape(ACTION_PREFIX)}")
 NOT_HTTP_MODE = "Slack runs in Socket Mode here: it takes no HTTP requests"
 LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(\|[^>]*)?>)+")
 
@@ -83,10 +90,15 @@ def command_text(command: str, text: str) -> str:
 
 class SlackFrontEnd:
     def __init__(
-        self, settings: Settings, run: RunCommand, clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        run: RunCommand,
+        press: RunPress,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.run_command = run
+        self.press = press
         self.client = AsyncWebClient(
             token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
         )
@@ -106,6 +118,7 @@ class SlackFrontEnd:
         )
         self.app.command(ANY_COMMAND)(self._on_command)
         self.app.event("app_mention")(self._on_mention)
+        self.app.action(OUR_BUTTONS)(self._on_button)
         self._socket: AsyncSocketModeHandler | None = None
         self.seen = SeenIds()
 
@@ -206,3 +219,50 @@ class SlackFrontEnd:
             await self.sender.reply_to_mention(channel_id, user_id, reply, event.get("thread_ts"))
         except DeliveryError as exc:
             log.warning(messages.REPLY_LOST, "a mention", user_id, exc)
+
+    async def _on_button(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+    ) -> None:
+        """A button on an alert: acknowledged at once, then answered below the alert, to the
+        channel or (errors, the output tail, links) to the presser alone."""
+        await ack()
+        user = body.get("user") or {}
+        channel_id = (body.get("channel") or {}).get("id")
+        team_id = (body.get("team") or {}).get("id") or user.get("team_id")
+        user_id = user.get("id")
+        if not isinstance(user_id, str) or not isinstance(channel_id, str):
+            return
+        with using(self.settings.language):  # a refusal or failure; a press uses the chat's
+            try:
+                if not self._allowed(team_id, channel_id):
+                    reply = error_reply(messages.refusal(team_id, channel_id))
+                else:
+                    reply = await self._press(action, user, channel_id)
+            except Exception:
+                reply = failure_reply("slack button")
+        try:
+            await self.sender.respond(respond, reply, follow_up=True)
+        except DeliveryError as exc:
+            log.warning(messages.REPLY_LOST, "a button", user_id, exc)
+
+    async def _press(self, action: dict[str, Any], user: dict[str, Any], channel_id: str) -> Reply:
+        name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
+        value = str(action.get("value", ""))
+        if not value.isdigit():
+            return error_reply(_(action_messages.UNKNOWN_BUTTON))
+        user_id = str(user["id"])
+        press = Press(
+            action=name,
+            alert_id=int(value),
+            platform=NAME,
+            chat_id=channel_id,
+            user_id=user_id,
+            user_name=str(user.get("username") or user.get("name") or user_id),
+            is_admin=user_id in self.settings.admins,
+            private=True,
+        )
+        return await self.press(press)

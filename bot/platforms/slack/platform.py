@@ -9,17 +9,23 @@ from dlbot.bot.platforms.slack.settings import problems
 from dlbot.bot.platforms.slack.spelling import spell
 
 if TYPE_CHECKING:
-    from dlbot.bot.platforms.base import FrontEnd, RunCommand
+    from dlbot.bot.platforms.base import FrontEnd, RunCommand, RunPress
     from dlbot.bot.settings import Settings
 
 NAME = "slack"
 
 
-def front_end(settings: Settings, run: RunCommand) -> FrontEnd:
+def direct_chat(chat_id: str, user_id: str) -> str | None:
+    """chat.postMessage to a user id writes in the app's direct messages with that user; a
+    ``D...`` channel is such a conversation already."""
+    return None if chat_id.startswith("D") else user_id
+
+
+def front_end(settings: Settings, run: RunCommand, press: RunPress) -> FrontEnd:
     """The SDK is imported when the platform starts, not when the table is read."""
     from dlbot.bot.platforms.slack.frontend import SlackFrontEnd
 
-    return SlackFrontEnd(settings, run)
+    return SlackFrontEnd(settings, run, press)
 
 
 PLATFORM: Platform[Settings] = Platform(
@@ -30,4 +36,5 @@ PLATFORM: Platform[Settings] = Platform(
     make_front_end=front_end,
     http_path="/slack/events",
     spell=spell,
+    direct_chat=direct_chat,
 )

@@ -19,6 +19,7 @@ from dlbot.handlers.i18n import _, using
 from dlbot.handlers.reply import (
     Block,
     Bold,
+    Button,
     Code,
     Heading,
     Link,
@@ -36,7 +37,11 @@ MAX_HEADER_CHARS = 150
 MAX_FIELD_CHARS = 2000
 MAX_FIELD_ROWS = 4
 MAX_FALLBACK_CHARS = 300
+MAX_BUTTON_LABEL_CHARS = 75
 CODE_FENCE = "```"
+ACTION_PREFIX = "dlbot."
+"""Every button's action_id starts with this, then the action's name (``handlers.actions``)."""
+ACTIONS_BLOCK_ID = "dlbot_actions"
 
 SlackBlock = dict[str, Any]
 
@@ -53,12 +58,31 @@ def escape(text: str) -> str:
 
 def render_slack(reply: Reply) -> SlackMessage:
     blocks = [rendered for block in reply.blocks for rendered in _block(block)]
-    if len(blocks) > MAX_BLOCKS:
-        kept = blocks[: MAX_BLOCKS - 1]
+    actions = [_actions(reply.actions)] if reply.actions else []
+    if len(blocks) + len(actions) > MAX_BLOCKS:
+        kept = blocks[: MAX_BLOCKS - len(actions) - 1]
         with using(reply.language):
             cut = messages.reply_cut(len(blocks) - len(kept))
         blocks = [*kept, _section(escape(cut))]
-    return SlackMessage(blocks=blocks, text=fallback_text(reply))
+    return SlackMessage(blocks=blocks + actions, text=fallback_text(reply))
+
+
+def _actions(buttons: tuple[Button, ...]) -> SlackBlock:
+    """An actions block: a button per action, its value the alert id (plain_text labels are
+    never parsed for mentions)."""
+    return {
+        "type": "actions",
+        "block_id": ACTIONS_BLOCK_ID,
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": b.label[:MAX_BUTTON_LABEL_CHARS]},
+                "action_id": f"{ACTION_PREFIX}{b.action}",
+                "value": b.value,
+            }
+            for b in buttons
+        ],
+    }
 
 
 def fallback_text(reply: Reply) -> str:

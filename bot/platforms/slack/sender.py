@@ -62,9 +62,13 @@ class SlackSender:
         self.client = client
 
     async def send(self, chat_id: str, message: Outgoing) -> list[str]:
-        return await self.post(chat_id, message.reply)
+        return await self.post(chat_id, message.reply, message.thread, message.broadcast)
 
-    async def post(self, chat_id: str, reply: Reply, thread_ts: str | None = None) -> list[str]:
+    async def post(
+        self, chat_id: str, reply: Reply, thread_ts: str | None = None, broadcast: bool = False
+    ) -> list[str]:
+        """One message; in ``thread_ts``'s thread when given, and then in the channel too when
+        ``broadcast``."""
         rendered = render_slack(reply)
         response = await _once(
             lambda: self.client.chat_postMessage(
@@ -72,6 +76,7 @@ class SlackSender:
                 text=rendered.text,
                 blocks=rendered.blocks,
                 thread_ts=thread_ts,
+                reply_broadcast=True if thread_ts and broadcast else None,
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -81,9 +86,10 @@ class SlackSender:
     async def close(self) -> None:
         """The client belongs to the front end, which closes its connections."""
 
-    async def respond(self, respond: AsyncRespond, reply: Reply) -> None:
-        """Answer a slash command through its response_url (retried briefly): in the channel
-        when the reply is public and succeeded, else only to the user who typed it."""
+    async def respond(self, respond: AsyncRespond, reply: Reply, follow_up: bool = False) -> None:
+        """Answer a slash command (or, ``follow_up``, a button: the message that carries it
+        stays) through its response_url (retried briefly): in the channel when the reply is
+        public and succeeded, else only to the user who typed it."""
         rendered = render_slack(reply)
         public = reply.ok and reply.visibility == "channel"
 
@@ -92,6 +98,7 @@ class SlackSender:
                 text=rendered.text,
                 blocks=rendered.blocks,
                 response_type="in_channel" if public else "ephemeral",
+                replace_original=False if follow_up else None,
             )
             if response.status_code != 200:
                 raise classify(response.status_code, "", response.headers)

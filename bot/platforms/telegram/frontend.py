@@ -4,6 +4,11 @@ Any message that starts with ``/`` is a command (``/gpus``, ``/gpus@BotName free
 documented test updates that carry no bot_command entity). Commands addressed to another bot
 are ignored; chats outside TELEGRAM_ALLOWED_CHATS get only a refusal that names their chat id.
 In webhook mode updates arrive at POST /telegram/webhook on the service's own HTTP server.
+
+Buttons on alerts arrive as callback queries (by getUpdates or the webhook alike), pass the same
+chat allowlist, and are always answered (answerCallbackQuery): a short answer for the presser
+alone shows as that answer's notification; anything else is sent in the chat as a reply to the
+alert.
 """
 
 from __future__ import annotations
@@ -14,12 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from telegram import BotCommand, BotCommandScopeChat, Update, User
+from telegram import BotCommand, BotCommandScopeChat, CallbackQuery, Update, User
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from dlbot.bot.backoff import retry_briefly
-from dlbot.bot.platforms.base import RunCommand
+from dlbot.bot.platforms.base import RunCommand, RunPress
 from dlbot.bot.platforms.commands import invocation
 from dlbot.bot.platforms.errors import DeliveryError
 from dlbot.bot.platforms.seen import SeenIds
@@ -27,6 +39,10 @@ from dlbot.bot.platforms.telegram import messages
 from dlbot.bot.platforms.telegram.access import telegram_admins, telegram_chat_allowed
 from dlbot.bot.platforms.telegram.platform import NAME
 from dlbot.bot.platforms.telegram.sender import TelegramSender
+from dlbot.bot.render.text import render_text
+from dlbot.handlers import action_messages
+from dlbot.handlers.action_buttons import decode
+from dlbot.handlers.actions import Press
 from dlbot.handlers.commands import REGISTRY
 from dlbot.handlers.i18n import Language, _, using
 from dlbot.handlers.registry import failure_reply
@@ -40,7 +56,9 @@ NOT_WEBHOOK_MODE = "Telegram polls for updates here: it takes no webhook request
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_DESCRIPTION_CHARS = 256
 START_COMMAND = "start"
-ALLOWED_UPDATES = ["message"]
+ALLOWED_UPDATES = ["message", "callback_query"]
+MAX_ANSWER_CHARS = 200
+"""answerCallbackQuery's text limit: longer answers go in the chat."""
 
 
 def file_url(api_url: str) -> str:
@@ -66,10 +84,11 @@ def menu(admin: bool, language: Language) -> list[BotCommand]:
 
 
 class TelegramFrontEnd:
-    def __init__(self, settings: Settings, run: RunCommand) -> None:
+    def __init__(self, settings: Settings, run: RunCommand, press: RunPress) -> None:
         token = settings.telegram_bot_token or ""
         self.settings = settings
         self.run_command = run
+        self.press = press
         self.seen = SeenIds()
         self.webhook = settings.telegram_mode == "webhook"
         builder = (
@@ -87,6 +106,7 @@ class TelegramFrontEnd:
                 filters.UpdateType.MESSAGE & filters.TEXT & filters.Regex(r"^/"), self._on_command
             )
         )
+        self.application.add_handler(CallbackQueryHandler(self._on_button))
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application.bot)
 
@@ -189,6 +209,51 @@ class TelegramFrontEnd:
         if parsed.command == START_COMMAND:
             parsed = invocation("help", NAME, user_id, chat_id, settings.admins)
         return await self.run_command(parsed)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        message = query.message
+        chat_id = str(message.chat.id) if message is not None else None
+        with using(self.settings.language):  # a refusal or failure; a press uses the chat's
+            try:
+                reply = await self._button_reply(query, chat_id)
+            except Exception:
+                reply = failure_reply("telegram button")
+        text = render_text(reply)
+        alone = reply.visibility == "private" and len(text) <= MAX_ANSWER_CHARS
+        try:
+            await query.answer(text if alone else None)
+        except TelegramError as exc:  # e.g. a query older than Telegram keeps them
+            log.warning(messages.BUTTON_ANSWER_LOST, query.id, exc)
+        if alone or chat_id is None or message is None:
+            return
+        try:
+            await retry_briefly(
+                lambda: self.sender.post(chat_id, reply, message.message_id), "telegram reply"
+            )
+        except DeliveryError as exc:
+            log.warning(messages.REPLY_LOST, chat_id, exc)
+
+    async def _button_reply(self, query: CallbackQuery, chat_id: str | None) -> Reply:
+        if chat_id is None or not telegram_chat_allowed(self.settings, chat_id):
+            return error_reply(messages.refusal(chat_id or "?"))
+        decoded = decode(query.data or "")
+        if decoded is None:
+            return error_reply(_(action_messages.UNKNOWN_BUTTON))
+        user = query.from_user
+        action, alert_id = decoded
+        press = Press(
+            action=action,
+            alert_id=alert_id,
+            platform=NAME,
+            chat_id=chat_id,
+            user_id=str(user.id),
+            user_name=f"@{user.username}" if user.username else user.full_name,
+            is_admin=str(user.id) in self.settings.admins,
+        )
+        return await self.press(press)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Failures outside a command (sending the reply itself): logged, nothing is sent."""

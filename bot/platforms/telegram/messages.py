@@ -9,6 +9,7 @@ POLLING_STOPPED = "Telegram front end: stopped polling as @%s (another replica l
 WEBHOOK = "Telegram front end: webhook at %s (POST /telegram/webhook) as @%s"
 UPDATE_REPEATED = "Telegram: update %s was handled already; acknowledged, not run again"
 REPLY_LOST = "Telegram: the reply in chat %s could not be delivered: %s"
+BUTTON_ANSWER_LOST = "Telegram: the answer to button press %s could not be delivered: %s"
 ADMIN_MENU_FAILED = "Telegram: could not set the admin menu for user %s: %s"
 NO_ALLOWED_CHATS = (
     "TELEGRAM_ALLOWED_CHATS is empty: every chat gets only a refusal naming its chat id. "

@@ -11,6 +11,7 @@ import html
 from dlbot.bot.platforms import messages
 from dlbot.bot.render.split import escaped_chunks, pack
 from dlbot.bot.render.text import table_text
+from dlbot.handlers.action_buttons import encode
 from dlbot.handlers.i18n import using
 from dlbot.handlers.reply import (
     Block,
@@ -44,6 +45,11 @@ def render_telegram(reply: Reply) -> list[str]:
             cut = messages.reply_cut(len(sent) - len(kept))
         sent = [*kept, escape(cut)]
     return sent
+
+
+def keyboard(reply: Reply) -> list[list[tuple[str, str]]]:
+    """The reply's buttons as inline keyboard rows of (label, callback_data), one a row."""
+    return [[(button.label, encode(button))] for button in reply.actions]
 
 
 def _block(block: Block) -> list[str]:

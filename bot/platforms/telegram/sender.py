@@ -5,7 +5,14 @@ from __future__ import annotations
 import warnings
 from datetime import timedelta
 
-from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -21,7 +28,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from dlbot.bot.platforms.base import Outgoing
 from dlbot.bot.platforms.errors import DeliveryError, RateLimited, Rejected, Unavailable
-from dlbot.bot.platforms.telegram.render import render_telegram
+from dlbot.bot.platforms.telegram.render import keyboard, render_telegram
 from dlbot.handlers.reply import Reply
 
 
@@ -51,15 +58,29 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, chat_id: str, message: Outgoing) -> list[str]:
-        return await self.post(chat_id, message.reply)
+        thread = message.thread
+        return await self.post(chat_id, message.reply, int(thread) if thread else None)
 
     async def post(
         self, chat_id: str, reply: Reply, reply_to_message_id: int | None = None
     ) -> list[str]:
+        """Each part as a reply to ``reply_to_message_id`` when given (sent anyway if that
+        message is gone); the reply's buttons under the last part."""
         sent = []
-        for text in render_telegram(reply):
+        parts = render_telegram(reply)
+        rows = keyboard(reply)
+        markup = (
+            InlineKeyboardMarkup(
+                [[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in rows]
+            )
+            if rows
+            else None
+        )
+        for number, text in enumerate(parts, 1):
             try:
-                message = await self._send_one(chat_id, text, reply_to_message_id)
+                message = await self._send_one(
+                    chat_id, text, reply_to_message_id, markup if number == len(parts) else None
+                )
             except TelegramError as exc:
                 raise classify(exc) from exc
             sent.append(str(message.message_id))
@@ -68,11 +89,18 @@ class TelegramSender:
     async def close(self) -> None:
         """The bot belongs to the front end's Application, which shuts it down."""
 
-    async def _send_one(self, chat_id: str, text: str, reply_to_message_id: int | None) -> Message:
+    async def _send_one(
+        self,
+        chat_id: str,
+        text: str,
+        reply_to_message_id: int | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Message:
         return await self.bot.send_message(
             chat_id=chat_id,
             text=text,
             parse_mode=ParseMode.HTML,
+            reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             reply_parameters=(
                 ReplyParameters(reply_to_message_id, allow_sending_without_reply=True)
