@@ -8,16 +8,19 @@ Load generator: ONE separate process (multiprocessing, spawn) running asyncio wi
 (or httpx, --client httpx), so server and generator share this machine's cores; the CPU used by
 both is printed. Each request is what an agent sends: a JSON list with one report of one
 simulated host, 8 GPUs, 3 processes per GPU (README wire format); `seq` grows per host and
-`sampled_at` 10 s a report, as an agent at the default interval.
+`sampled_at` 10 s a report, as an agent at the default interval. Bodies are encoded with orjson
+(the generator shares the two cores with the service, so its own cost is kept low).
 
 Phases, per database:
   prefill  one report for each of --hosts hosts, 50 per request, 4 in flight (not a figure)
   closed   closed loop, --concurrency requests in flight, --closed-s seconds: max sustained rate
   open     open loop at --rate reports/s for --open-s seconds (--hosts hosts every hosts/rate s);
            latency is measured from each request's scheduled send time
+  open+scrape  (--scrape-every S) the open loop again while GET /metrics runs every S seconds
 
     .venv/bin/python bench/ingest.py [--db sqlite,postgres] [--concurrency 64] [--rate 700]
     .venv/bin/python bench/ingest.py --db postgres --replicas 2   # replicas on one database
+    .venv/bin/python bench/ingest.py --db sqlite --scrape-every 15   # open loop again, scraping
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -127,7 +131,9 @@ class PhaseResult:
             f"{self.ok * self.reports_per_request / self.wall_s:7.1f} reports/s  "
             f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
             f"max {max(lat, default=float('nan')):7.1f} ms  in-flight max {self.max_in_flight}  "
-            f"CPU: server {server_cpu_s / self.wall_s * 100:4.0f}% generator "
+            f"CPU: server {server_cpu_s / self.wall_s * 100:4.0f}% "
+            f"({server_cpu_s / max(1, self.ok * self.reports_per_request) * 1e6:.0f} us/report) "
+            f"generator "
             f"{self.generator_cpu_s / self.wall_s * 100:4.0f}% of one core"
             + (f"  errors {self.errors}" if self.errors else "")
         )
@@ -157,7 +163,7 @@ class Load:
             self.next_host = (host + 1) % self.hosts
             self.seq[host] += 1
             batch.extend(report(host, self.seq[host]))
-        return json.dumps(batch).encode()
+        return orjson.dumps(batch)
 
     async def __aenter__(self) -> Load:
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
@@ -247,9 +253,27 @@ class Load:
             per_request,
         )
 
-    async def open(self, name: str, rate: float, seconds: float, drain_s: float) -> PhaseResult:
+    async def scrape(self, every: float, took_ms: list[float]) -> None:
+        """GET /metrics every ``every`` seconds, as Prometheus would, until cancelled."""
+        url = f"{self.url.split(',')[0]}/metrics"
+        while True:
+            await asyncio.sleep(every)
+            t = time.perf_counter()
+            if self.client_kind == "aiohttp":
+                async with self._aio.get(url) as response:
+                    await response.read()
+            else:
+                await self._httpx.get(url)
+            took_ms.append((time.perf_counter() - t) * 1000)
+
+    async def open(
+        self, name: str, rate: float, seconds: float, drain_s: float, scrape_every: float = 0
+    ) -> PhaseResult:
         """Requests at fixed send times; those unanswered drain_s after the last send count
-        as unfinished (latency above the reported maximum, included in the percentiles)."""
+        as unfinished (latency above the reported maximum, included in the percentiles).
+        ``scrape_every``: also scrape /metrics that often."""
+        scrapes: list[float] = []
+        scraper = asyncio.create_task(self.scrape(scrape_every, scrapes)) if scrape_every else None
         latencies: list[float] = []
         errors: dict[str, int] = {}
         total = int(rate * seconds)
@@ -273,6 +297,10 @@ class Load:
             tasks.append(asyncio.create_task(one(scheduled, self.next_body())))
         _, pending = await asyncio.wait(tasks, timeout=drain_s)
         wall = time.perf_counter() - start
+        if scraper is not None:
+            scraper.cancel()
+            await asyncio.gather(scraper, return_exceptions=True)
+            name += f" + {len(scrapes)} scrapes (median {percentile(scrapes, 50):.0f} ms)"
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -323,8 +351,13 @@ def generator_phase(url: str, token: str, args: dict[str, Any], phase: str) -> P
                     args["closed_s"],
                     None,
                 )
+            scrape_every = args["scrape_every"] if phase == "open+scrape" else 0
             return await load.open(
-                f"open loop {args['rate']:g}/s", args["rate"], args["open_s"], args["drain_s"]
+                f"open loop {args['rate']:g}/s",
+                args["rate"],
+                args["open_s"],
+                args["drain_s"],
+                scrape_every,
             )
 
     return asyncio.run(go())
@@ -349,7 +382,8 @@ def run_database(
                 f"{[s.pid for s in servers]} on {url}, DLBOT_CHECK_INTERVAL={checks}",
                 flush=True,
             )
-            for phase in ("prefill", "closed", "open"):
+            phases = ["prefill", "closed", "open"] + (["open+scrape"] if args.scrape_every else [])
+            for phase in phases:
                 cpu0 = [sum(proc.cpu_times()[:2]) for proc in procs]
                 result = pool.submit(generator_phase, url, token, vars(args), phase).result()
                 used = [sum(proc.cpu_times()[:2]) - c for proc, c in zip(procs, cpu0, strict=True)]
@@ -389,6 +423,12 @@ def main() -> None:
         "10 s); a huge value keeps the periodic alert checks out of the figures",
     )
     parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp")
+    parser.add_argument(
+        "--scrape-every",
+        type=float,
+        default=0,
+        help="then run the open loop again while scraping /metrics this often (seconds)",
+    )
     parser.add_argument(
         "--replicas",
         type=int,
