@@ -363,6 +363,22 @@ def generator_phase(url: str, token: str, args: dict[str, Any], phase: str) -> P
     return asyncio.run(go())
 
 
+def database_cpu() -> dict[int, float]:
+    """CPU time of each PostgreSQL server process on this machine, by pid."""
+    found = {}
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "postgres":
+            with contextlib.suppress(psutil.Error):
+                found[proc.pid] = sum(proc.cpu_times()[:2])
+    return found
+
+
+def database_cpu_used(before: dict[int, float]) -> float:
+    """CPU seconds PostgreSQL's processes used since ``before`` (a process that ended in
+    between is not counted: the service's pooled backends persist)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in database_cpu().items())
+
+
 def run_database(
     label: str, database_url: str | None, args: argparse.Namespace, pool: ProcessPoolExecutor
 ) -> None:
@@ -385,9 +401,13 @@ def run_database(
             phases = ["prefill", "closed", "open"] + (["open+scrape"] if args.scrape_every else [])
             for phase in phases:
                 cpu0 = [sum(proc.cpu_times()[:2]) for proc in procs]
+                db0 = database_cpu()
                 result = pool.submit(generator_phase, url, token, vars(args), phase).result()
                 used = [sum(proc.cpu_times()[:2]) - c for proc, c in zip(procs, cpu0, strict=True)]
                 print(result.line(sum(used)), flush=True)
+                if database_url:
+                    db = database_cpu_used(db0) / result.wall_s * 100
+                    print(f"    PostgreSQL processes: {db:.0f}% of one core", flush=True)
                 if len(procs) > 1:
                     shares = ", ".join(f"{u / result.wall_s * 100:.0f}%" for u in used)
                     print(f"    CPU per service process: {shares} of one core", flush=True)

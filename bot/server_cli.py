@@ -31,7 +31,7 @@ from dlbot.bot.store.hosts import remove_host
 from dlbot.bot.store.migrate import upgrade
 from dlbot.bot.store.single_process import DatabaseInUse, single_process
 from dlbot.bot.store.tokens import authenticate, create_token, list_tokens, revoke_token
-from dlbot.bot.terminal import print_reply
+from dlbot.bot.terminal import print_reply, save_images
 from dlbot.wire import host_name_problem
 
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ async def ask(args: argparse.Namespace, settings: Settings) -> int:
         reply = await service.ask(" ".join(args.text))
     finally:
         await service.engine.dispose()
-    return print_reply(reply)
+    return print_reply(save_images(reply, settings.data_dir / "charts"))
 
 
 async def token(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,9 +14,10 @@ from dlbot.bot.alerts.actions import StoreActions
 from dlbot.bot.alerts.checks import Checks, CheckSettings
 from dlbot.bot.alerts.destinations import ChatDestinations, Destination, destinations
 from dlbot.bot.alerts.dispatcher import Dispatcher
-from dlbot.bot.alerts.rules import enabled_rules
+from dlbot.bot.alerts.rules import digest, enabled_rules
 from dlbot.bot.alerts.scheduler import make_scheduler
 from dlbot.bot.api.metrics import ServiceMetrics
+from dlbot.bot.charts.answers import UsageCharts
 from dlbot.bot.knowledge.service import StoreKnowledge
 from dlbot.bot.leadership import Leadership
 from dlbot.bot.platforms.running import RunningPlatforms
@@ -71,7 +72,12 @@ class Service:
             settings=settings,
             engine=engine,
             fleet=StoreFleet(engine, settings.offline_after),
-            writer=IngestWriter(engine, metrics.observe_batch, settings.history_resolution_s),
+            writer=IngestWriter(
+                engine,
+                metrics.observe_batch,
+                settings.history_resolution_s,
+                settings.idle_max_utilization,
+            ),
             metrics=metrics,
             knowledge=StoreKnowledge(engine, settings),
             runs=StoreRuns(engine),
@@ -82,12 +88,14 @@ class Service:
         self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
         self.languages = StoreChatLanguages(self.engine)
+        self.usage = UsageCharts(self.engine)
         self.dispatcher = Dispatcher(
             self.engine,
             self.platforms.senders,
             self.platforms.is_connecting,
             lease=timedelta(seconds=self.settings.outbox_lease_s),
             language=self.chat_language,
+            images=self.usage.alert_images,
         )
         self.checks = Checks(
             self.engine,
@@ -100,6 +108,7 @@ class Service:
                 unwrapped_min=timedelta(minutes=self.settings.unwrapped_min_minutes),
                 history=timedelta(days=self.settings.history_days),
                 rules=self.rules,
+                timezone=self.settings.timezone,
             ),
             destinations=self.alert_destinations,
             on_alert=self.dispatcher.notify,
@@ -138,7 +147,11 @@ class Service:
             self._scheduler = None
         if leading:
             assert self.checks is not None
-            self._scheduler = make_scheduler(self.checks, self.settings.check_interval)
+            self._scheduler = make_scheduler(
+                self.checks,
+                self.settings.check_interval,
+                digest.trigger(self.settings.digest_at, self.settings.timezone),
+            )
             self._scheduler.start()
         self.metrics.set_leader(leading)
         await self.platforms.set_leading(leading)
@@ -170,6 +183,7 @@ class Service:
             knowledge=self.knowledge,
             runs=self.runs,
             waits=StoreWaits(self.engine),
+            usage=self.usage,
             actions=StoreActions(self.engine),
             languages=self.languages,
             language=language or self.settings.language,

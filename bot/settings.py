@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,6 +98,31 @@ class Settings(
     ranks_settle_s: float = Field(default=10, ge=0, le=600, alias="DLBOT_RANKS_SETTLE_SECONDS")
     metrics_token: OptionalSecret = Field(default=None, alias="DLBOT_METRICS_TOKEN")
     outbox_lease_s: float = Field(default=60, ge=2, le=3600, alias="DLBOT_OUTBOX_LEASE_SECONDS")
+    digest_at: str = Field(default="", alias="DLBOT_DIGEST_AT")
+    timezone: str = Field(default="UTC", alias="DLBOT_TIMEZONE")
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(
+                f"give the digest's local time as HH:MM (such as 08:30), not {value!r}"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        value = value.strip() or "UTC"
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: give an IANA name such as Europe/Berlin, "
+                "Asia/Shanghai or UTC"
+            ) from None
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from dlbot.bot.render.text import render_text
 from dlbot.bot.settings import Settings
+from dlbot.handlers import usage_messages
 from dlbot.handlers.commands import REGISTRY
 from dlbot.handlers.registry import Context, parse
-from dlbot.handlers.reply import Reply
+from dlbot.handlers.reply import Block, Image, Reply, para
 from dlbot.wire import utc_now
 
 
@@ -34,6 +37,33 @@ def answer_locally(words: list[str]) -> int | None:
         return None
     context = Context(now=utc_now(), language=language)
     return print_reply(asyncio.run(REGISTRY.run(invocation, context)))
+
+
+def save_images(reply: Reply, directory: Path) -> Reply:
+    """Write the reply's images (charts) under ``directory`` (else the working directory);
+    each stands in the reply as the line that names its file."""
+    if not any(isinstance(block, Image) for block in reply.blocks):
+        return reply
+    blocks: list[Block] = []
+    for block in reply.blocks:
+        if isinstance(block, Image):
+            block = para(_save(block, directory))
+        blocks.append(block)
+    return replace(reply, blocks=tuple(blocks))
+
+
+def _save(image: Image, directory: Path) -> str:
+    failure = ""
+    for place in (directory, Path.cwd()):
+        try:
+            place.mkdir(parents=True, exist_ok=True)
+            path = place / image.filename
+            path.write_bytes(image.png)
+        except OSError as exc:
+            failure = usage_messages.CHART_NOT_SAVED.format(directory=place, why=exc.strerror)
+            continue
+        return usage_messages.chart_saved(str(path.resolve()))
+    return failure
 
 
 def print_reply(reply: Reply) -> int:

@@ -10,6 +10,7 @@ from dlbot.handlers.action_buttons import buttons_for
 from dlbot.handlers.i18n import N_, _
 from dlbot.handlers.messages import duration
 from dlbot.handlers.reply import Block, Bold, Code, Heading, Mention, Mono, Reply, Span, para
+from dlbot.handlers.usage_digest import digest_blocks
 
 TAIL_LINES_SHOWN = 15
 TAIL_CHARS_SHOWN = 1500
@@ -257,4 +258,5 @@ _BUILDERS = {
     "gpus_free": _gpus_free,
     "gpus_wait_expired": _gpus_wait_expired,
     "test": _test,
+    "digest": digest_blocks,
 }

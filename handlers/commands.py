@@ -9,6 +9,7 @@ from dlbot.handlers import (
     sota_messages,
     subscription_messages,
     tip_messages,
+    usage_messages,
 )
 from dlbot.handlers.gpus import gpus_command
 from dlbot.handlers.lang import lang_command
@@ -23,6 +24,7 @@ from dlbot.handlers.subscriptions import (
     unsubscribe_command,
 )
 from dlbot.handlers.tips import tip_command
+from dlbot.handlers.usage import usage_command
 
 
 async def help_command(invocation: Invocation, context: Context) -> Reply:
@@ -44,6 +46,13 @@ COMMANDS: tuple[Command, ...] = (
         run_messages.RUNS_USAGE,
         runs_command,
         examples=("/runs", "/runs gpu-07", "/runs mine"),
+    ),
+    Command(
+        "usage",
+        usage_messages.USAGE_SUMMARY,
+        usage_messages.USAGE_USAGE,
+        usage_command,
+        examples=("/usage", "/usage gpu-07 7d", "/usage alice 6h"),
     ),
     Command("run", run_messages.RUN_SUMMARY, run_messages.RUN_USAGE, run_command),
     Command("link", run_messages.LINK_SUMMARY, run_messages.LINK_USAGE, link_command),

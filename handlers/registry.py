@@ -22,6 +22,7 @@ from dlbot.handlers.lang_views import ChatLanguages
 from dlbot.handlers.leaderboards import KnowledgeQuery
 from dlbot.handlers.reply import Reply, error_reply
 from dlbot.handlers.run_views import RunsQuery
+from dlbot.handlers.usage_views import UsageQuery
 from dlbot.handlers.wait_views import WaitsQuery
 
 log = logging.getLogger("dlbot.handlers")
@@ -57,6 +58,7 @@ class Context:
     knowledge: KnowledgeQuery | None = None
     runs: RunsQuery | None = None
     waits: WaitsQuery | None = None
+    usage: UsageQuery | None = None
     actions: ActionsQuery | None = None
     languages: ChatLanguages | None = None
     language: Language = "en"

@@ -1,7 +1,9 @@
 """The neutral Reply model that every command returns and every front end renders.
 
 Text in a Reply is plain: renderers escape it for their platform, so a host or process name
-can never inject markup or mentions.
+can never inject markup or mentions. An ``Image`` (a chart) is uploaded where the platform
+takes pictures (Slack, Telegram), written to a file by `dlbot ask`, and stands as its
+``alt`` text everywhere else.
 """
 
 from __future__ import annotations
@@ -67,7 +69,16 @@ class Code:
     text: str
 
 
-Block = Heading | Paragraph | Table | Code
+@dataclass(frozen=True)
+class Image:
+    """A PNG picture, its file name, and the text that stands for it where it cannot go."""
+
+    png: bytes = field(repr=False)
+    filename: str
+    alt: str
+
+
+Block = Heading | Paragraph | Table | Code | Image
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,10 @@ class Reply:
     out."""
     language: Language = field(default_factory=current)
     """What it was written in: renderers add their own words (a cut reply's end) in it."""
+
+
+def images(reply: Reply) -> tuple[Image, ...]:
+    return tuple(block for block in reply.blocks if isinstance(block, Image))
 
 
 def para(*parts: str | Span) -> Paragraph:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dlbot.bot.alerts.outbox import Destinations, create_alert
 from dlbot.bot.alerts.rules.base import AlertRule
 from dlbot.bot.store.models import GpuSample, HostSample, table
+from dlbot.bot.store.usage import prune_usage
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.checks")
@@ -35,6 +36,8 @@ class CheckSettings:
     unwrapped_min: timedelta
     history: timedelta
     rules: frozenset[str]
+    timezone: str = "UTC"
+    """DLBOT_TIMEZONE: the daily digest's local date."""
 
 
 @dataclass
@@ -121,4 +124,4 @@ class Checks:
                 removed += result.rowcount or 0
                 if (result.rowcount or 0) < batch:
                     break
-        return removed
+        return removed + await prune_usage(self._engine, cutoff)

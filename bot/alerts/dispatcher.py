@@ -35,6 +35,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +53,7 @@ from dlbot.bot.store.run_models import Alert, OutboxRow
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.handlers.alert_messages import alert_reply
 from dlbot.handlers.i18n import Language, using
+from dlbot.handlers.reply import Image
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.alerts")
@@ -65,6 +67,12 @@ BACKOFF_CAP_S = 600.0
 DEFAULT_LEASE = timedelta(seconds=60)
 IN_LINE = ("pending", "sending")
 """Row states still waiting to leave the line (as sent or failed)."""
+AlertImages = Callable[[str, Mapping[str, Any]], Awaitable[tuple[Image, ...]]]
+"""The pictures an alert of a kind carries, drawn when it is sent (a digest's chart)."""
+
+
+async def no_images(kind: str, payload: Mapping[str, Any]) -> tuple[Image, ...]:
+    return ()
 
 
 def replica_id() -> str:
@@ -92,8 +100,10 @@ class Dispatcher:
         replica: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
         language: Callable[[str, str], Awaitable[Language]] | None = None,
+        images: AlertImages = no_images,
     ) -> None:
         self._engine = engine
+        self._images = images
         self._senders = senders
         self._connecting = connecting
         self.replica = replica or replica_id()
@@ -259,13 +269,22 @@ class Dispatcher:
         language: Language = "en"
         if self._language is not None:
             language = await self._language(destination.platform, destination.chat_id)
-        with using(language):
+        with using(language):  # the alert's words, its chart's and the sender's own
             reply = alert_reply(row.kind, payload, destination.platform, row.alert_id)
+            try:
+                pictures = await self._images(row.kind, payload)
+            except Exception:
+                log.exception("%s: its chart could not be drawn; sending it without", where)
+                pictures = ()
+        reply = replace(reply, blocks=(*reply.blocks, *pictures))
         try:
             async with asyncio.timeout(self._lease.total_seconds() / 2):
-                thread = await thread_for(self._engine, row.kind, payload, destination)
-                message = Outgoing(reply, row.kind, payload, thread.message_id, thread.broadcast)
-                message_ids = await sender.send(destination.chat_id, message)
+                with using(language):
+                    thread = await thread_for(self._engine, row.kind, payload, destination)
+                    message = Outgoing(
+                        reply, row.kind, payload, thread.message_id, thread.broadcast
+                    )
+                    message_ids = await sender.send(destination.chat_id, message)
         except Rejected as exc:
             log.error("%s failed for good: %s", where, exc)
             await self._update(

@@ -6,6 +6,7 @@ from dlbot.bot.store import (
     chat_models,  # noqa: F401  (registers its tables on Base.metadata)
     run_models,  # noqa: F401  (registers its tables on Base.metadata)
     sota_models,  # noqa: F401  (registers its tables on Base.metadata)
+    usage_models,  # noqa: F401  (registers its tables on Base.metadata)
 )
 from dlbot.bot.store.models import Base
 

@@ -17,6 +17,7 @@ from dlbot.handlers.reply import (
     Bold,
     Code,
     Heading,
+    Image,
     Link,
     Mono,
     Paragraph,
@@ -24,6 +25,7 @@ from dlbot.handlers.reply import (
     Span,
     Table,
 )
+from dlbot.handlers.usage_messages import image_elsewhere
 
 FENCE = "```"
 LOOKALIKE_BACKTICK = "\u02cb"  # shown like ` but ends no code span or fence
@@ -67,6 +69,8 @@ def _block(block: Block, escape: Escape, links: bool) -> str:
             return _fenced(table_text(columns, rows))
         case Code(text):
             return _fenced(text)
+        case Image(alt=alt):
+            return escape(image_elsewhere(alt))
 
 
 def _span(span: Span, escape: Escape, links: bool) -> str:

@@ -9,6 +9,7 @@ from dlbot.handlers.reply import (
     Bold,
     Code,
     Heading,
+    Image,
     Link,
     Mono,
     Paragraph,
@@ -16,6 +17,7 @@ from dlbot.handlers.reply import (
     Span,
     Table,
 )
+from dlbot.handlers.usage_messages import image_elsewhere
 
 
 def render_text(reply: Reply) -> str:
@@ -32,6 +34,8 @@ def _block(block: Block) -> str:
             return table_text(columns, rows)
         case Code(text):
             return "\n".join("    " + line for line in text.splitlines())
+        case Image(alt=alt):
+            return image_elsewhere(alt)
 
 
 def _span(span: Span) -> str:

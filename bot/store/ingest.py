@@ -23,8 +23,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dlbot.bot.background import BackgroundTask
+from dlbot.bot.store.bulk import Bulk
 from dlbot.bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
+from dlbot.bot.store.usage import ReportSpan, add_usage
 from dlbot.bot.wire_reports import HostReport
 from dlbot.handlers.fleet import gpu_is_free
 from dlbot.wire import utc_now
@@ -60,13 +62,17 @@ def _bucket(moment: datetime, resolution_s: float) -> int:
 
 
 async def write_reports(
-    conn: AsyncConnection, reports: Sequence[HostReport], history_resolution_s: float = 0
+    conn: AsyncConnection,
+    reports: Sequence[HostReport],
+    history_resolution_s: float = 0,
+    idle_max_utilization: int = 5,
 ) -> list[bool]:
     """Apply reports in order inside the caller's transaction; True marks a stale report.
 
     History keeps one sample per host per ``history_resolution_s`` (the first report of each
     period, judged against the host's stored latest sample, so replicas agree); 0 keeps every
-    report, late ones included."""
+    report, late ones included. Every newer report adds the time since its host's previous
+    one to the usage buckets (``store.usage``)."""
     if not reports:
         return []
     now = utc_now()
@@ -95,9 +101,12 @@ async def write_reports(
     history: list[HostReport] = []
     first_sample = set(new_hosts)  # a new host's first report always starts its history
     stale = []
+    spans: list[ReportSpan] = []
     for report in reports:
         state = states[report.host]
         is_newer = state.is_older_than(report)
+        if is_newer:
+            spans.append(ReportSpan(report, (report.sampled_at - state.sampled_at).total_seconds()))
         if not history_resolution_s:
             history.append(report)
         elif is_newer and (
@@ -113,6 +122,7 @@ async def write_reports(
         stale.append(not is_newer)
     await _write_latest(conn, latest, states, now)
     await _write_history(conn, history, states, now)
+    await add_usage(conn, spans, idle_max_utilization)
     return stale
 
 
@@ -150,23 +160,12 @@ async def _write_latest(
     gpu_rows = {
         name: [_gpu_row(states[name].id, r, gpu) for gpu in r.gpus] for name, r in latest.items()
     }
-    await conn.execute(
-        hosts_t.update()
-        .where(hosts_t.c.id == bindparam("b_id"))
-        .values(
-            last_seen_at=now,
-            last_seq=bindparam("last_seq"),
-            last_sampled_at=bindparam("last_sampled_at"),
-            host_metrics=bindparam("host_metrics"),
-            gpu_backend=bindparam("gpu_backend"),
-            gpu_error=bindparam("gpu_error"),
-            agent_version=bindparam("agent_version"),
-            processes_key=bindparam("processes_key"),
-            **{column: bindparam(column) for column in GPU_TOTALS},
-        ),
+    await UPDATE_HOSTS.execute(
+        conn,
         [
             {
                 "b_id": states[r.host].id,
+                "last_seen_at": now,
                 "last_seq": r.seq,
                 "last_sampled_at": r.sampled_at,
                 "host_metrics": r.host_metrics.known(),
@@ -181,9 +180,7 @@ async def _write_latest(
     )
     host_ids = [states[name].id for name in latest]
     await conn.execute(gpus_t.delete().where(gpus_t.c.host_id.in_(host_ids)))
-    all_rows = [row for rows in gpu_rows.values() for row in rows]
-    if all_rows:
-        await conn.execute(gpus_t.insert(), all_rows)
+    await INSERT_GPUS.execute(conn, [row for rows in gpu_rows.values() for row in rows])
 
 
 GPU_TOTALS = (
@@ -195,6 +192,44 @@ GPU_TOTALS = (
     "gpu_memory_total_mib",
     "gpu_users",
 )
+
+
+_HOST_STATE = (
+    "last_seen_at",
+    "last_seq",
+    "last_sampled_at",
+    "host_metrics",
+    "gpu_backend",
+    "gpu_error",
+    "agent_version",
+    "processes_key",
+    *GPU_TOTALS,
+)
+UPDATE_HOSTS = Bulk(
+    hosts_t.update()
+    .where(hosts_t.c.id == bindparam("b_id"))
+    .values({column: bindparam(column) for column in _HOST_STATE}),
+    ["b_id", *_HOST_STATE],
+)
+_GPU_COLUMNS = (
+    "host_id",
+    "index",
+    "uuid",
+    "name",
+    "utilization_gpu",
+    "memory_used_mib",
+    "memory_total_mib",
+    "temperature_c",
+    "power_w",
+    "power_limit_w",
+    "fan_speed_percent",
+    "processes",
+    "error",
+    "sampled_at",
+    "free",
+    "users",
+)
+INSERT_GPUS = Bulk(gpus_t.insert().inline(), _GPU_COLUMNS)
 
 
 def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -307,9 +342,11 @@ class IngestWriter:
         engine: AsyncEngine,
         observe: Callable[[float], None] = lambda _seconds: None,
         history_resolution_s: float = 0,
+        idle_max_utilization: int = 5,
     ) -> None:
         self._engine = engine
         self._history_resolution_s = history_resolution_s
+        self._idle_max_utilization = idle_max_utilization
         self._observe = observe
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task = BackgroundTask("dlbot-ingest-writer", self._run)
@@ -346,7 +383,10 @@ class IngestWriter:
         began = time.perf_counter()
         async with self._engine.begin() as conn:
             stale = await write_reports(
-                conn, [r for item in batch for r in item.reports], self._history_resolution_s
+                conn,
+                [r for item in batch for r in item.reports],
+                self._history_resolution_s,
+                self._idle_max_utilization,
             )
         self._observe(time.perf_counter() - began)
         start = 0

@@ -19,7 +19,7 @@ ROOT = Path(__file__).parent.parent.parent
 def test_manifest_declares_commands_scopes_events_and_socket_mode() -> None:
     manifest = yaml.safe_load((ROOT / "deploy" / "slack-app-manifest.yaml").read_text())
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
-    assert commands == ["/gpus", "/runs", "/tip", "/sota", "/dlbot"]
+    assert commands == ["/gpus", "/runs", "/usage", "/tip", "/sota", "/dlbot"]
     assert {c.removeprefix("/") for c in commands} == SLASH_COMMANDS
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "app_mentions:read", "chat:write"} <= scopes
@@ -49,7 +49,7 @@ async def test_slack_help_spells_every_command_as_typed_in_slack(testbot: TestBo
     typed = [row[0] for block in reply.blocks for row in getattr(block, "rows", ())]
     assert "/dlbot run ID" in typed and "/dlbot test_alert" in typed
     assert any(line.startswith("/gpus [HOST | free | wait N") for line in typed)
-    assert all(re.match(r"/(gpus|runs|tip|sota|dlbot)\b", line) for line in typed)
+    assert all(re.match(r"/(gpus|runs|usage|tip|sota|dlbot)\b", line) for line in typed)
     telegram = await testbot.service.run_command(Invocation("help", (), platform="telegram"))
     assert "/run ID" in [row[0] for block in telegram.blocks for row in getattr(block, "rows", ())]
 

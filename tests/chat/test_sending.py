@@ -3,6 +3,7 @@ permanent); interactive replies retry briefly in place; alert destinations liste
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,12 +18,16 @@ from dlbot.bot.platforms.slack.sender import SlackSender
 from dlbot.bot.platforms.telegram.sender import TelegramSender
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.subscriptions import subscribe
-from dlbot.handlers.reply import Reply, para
+from dlbot.handlers.action_buttons import MUTE_HOST
+from dlbot.handlers.reply import Button, Image, Reply, para
 from tests.chat.conftest import GROUP_CHAT, StartService
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
 MESSAGE = Outgoing(Reply(blocks=(para("training finished"),)))
+CHART = Image(b"\x89PNG\r\n\x1a\n not really a chart", "usage.png", "Chart: the fleet, last 24h")
+MUTE = Button("Mute gpu-07 for 2h", MUTE_HOST, "7")
+THREAD_TS = "1700000000.000100"
 
 
 class RecordedSleep:
@@ -112,6 +117,46 @@ async def test_an_interactive_reply_does_not_wait_out_a_long_retry_after(
     with pytest.raises(RateLimited):
         await retry_briefly(lambda: slack_sender.send("C111", MESSAGE), "reply", sleep=sleep)
     assert sleep.delays == [] and len(fake_slack.calls("chat.postMessage")) == 1
+
+
+async def test_slack_threads_broadcasts_and_buttons_the_text_then_shares_its_images_there(
+    slack_sender: SlackSender, fake_slack: FakeSlack
+) -> None:
+    reply = Reply(blocks=(para("digest"), CHART), actions=(MUTE,))
+    message = Outgoing(reply, "digest", {}, THREAD_TS, broadcast=True)
+    ids = await slack_sender.send("C111", message)
+    (posted,) = fake_slack.delivered("chat.postMessage")
+    assert posted.params["thread_ts"] == THREAD_TS and posted.params["reply_broadcast"] is True
+    (actions,) = [b for b in posted.params["blocks"] if b["type"] == "actions"]
+    assert [e["text"]["text"] for e in actions["elements"]] == [MUTE.label]
+    (complete,) = fake_slack.delivered("files.completeUploadExternal")
+    assert complete.params["channel_id"] == "C111" and complete.params["thread_ts"] == THREAD_TS
+    assert fake_slack.uploaded() == [CHART.png]
+    assert len(ids) == 2, "the message, then the file"
+
+
+async def test_telegram_photo_carries_the_buttons_and_replies_in_the_thread(
+    telegram_sender: TelegramSender, fake_telegram: FakeTelegram
+) -> None:
+    (started,) = await telegram_sender.post(GROUP_CHAT, Reply(blocks=(para("Started"),)))
+    reply = Reply(blocks=(para("digest"), CHART), actions=(MUTE,))
+    await telegram_sender.send(GROUP_CHAT, Outgoing(reply, "digest", {}, started))
+    (photo,) = fake_telegram.delivered("sendPhoto")
+    assert "digest" in photo.params["caption"]
+    keyboard = json.loads(photo.params["reply_markup"])["inline_keyboard"]
+    assert [[b["text"] for b in row] for row in keyboard] == [[MUTE.label]]
+    assert json.loads(photo.params["reply_parameters"]) == {
+        "message_id": int(started),
+        "allow_sending_without_reply": True,
+    }
+
+    long = Reply(blocks=(para("x" * 1500), CHART), actions=(MUTE,))
+    await telegram_sender.send(GROUP_CHAT, Outgoing(long, "digest", {}, started))
+    text = fake_telegram.delivered("sendMessage")[-1]
+    assert json.loads(text.params["reply_markup"])["inline_keyboard"][0][0]["text"] == MUTE.label
+    chart = fake_telegram.delivered("sendPhoto")[-1]
+    assert "reply_markup" not in chart.params, "the buttons go under the text"
+    assert json.loads(chart.params["reply_parameters"])["message_id"] == int(started)
 
 
 async def test_destinations_are_settings_then_subscriptions_once_each(

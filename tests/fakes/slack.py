@@ -61,6 +61,8 @@ class FakeSlack(ThreadedServer):
             params: dict[str, Any] = json.loads(raw or b"{}")
         else:
             params = dict(parse_qsl(raw.decode()))
+        # Slack takes arguments in the query string too (slack_sdk sends files.* ones there).
+        params = {**request.query, **params}
         failure = self.recorder.next_failure(method)
         self.recorder.record(Call(method, params, dict(request.headers), raw, failure is None))
         await asyncio.sleep(self.delays.get(method, 0.0))
@@ -201,10 +203,25 @@ class FakeSlack(ThreadedServer):
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
+        """The upload_url files.getUploadURLExternal hands out: the file's bytes as the body;
+        Slack answers 200 ``OK - <length>`` (a scripted failure answers its status)."""
         raw = await request.read()
         file_id = request.match_info["file_id"]
-        self.recorder.record(Call("upload", {"file_id": file_id}, dict(request.headers), raw))
+        failure = self.recorder.next_failure("upload")
+        call = Call("upload", {"file_id": file_id}, dict(request.headers), raw, failure is None)
+        self.recorder.record(call)
+        if failure is not None:
+            return web.Response(text=failure.error, status=failure.status)
         return web.Response(text=f"OK - {len(raw)}")
+
+    def uploaded(self) -> list[bytes]:
+        """The bytes of each file shared into a channel (uploaded, then completed)."""
+        completed = {
+            f["id"]
+            for call in self.delivered("files.completeUploadExternal")
+            for f in json.loads(call.params.get("files", "[]"))
+        }
+        return [c.body for c in self.delivered("upload") if c.params["file_id"] in completed]
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

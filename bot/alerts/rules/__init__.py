@@ -5,6 +5,7 @@ line here and the text of its alert kinds in ``handlers.alert_messages``."""
 from __future__ import annotations
 
 from dlbot.bot.alerts.rules import (
+    digest,
     gpu_idle,
     gpus_wait,
     host_offline,
@@ -25,6 +26,7 @@ RULES: tuple[AlertRule, ...] = (
     run_stalled.RULE,
     run_ended_unknown.RULE,
     gpus_wait.RULE,
+    digest.RULE,
 )
 BY_NAME = {rule.name: rule for rule in RULES}
 

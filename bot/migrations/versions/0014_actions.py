@@ -1,7 +1,7 @@
 """Buttons on alerts: each press recorded once per (alert, action, scope)
 
 Revision ID: 0014_actions
-Revises: 0011_gpu_waits
+Revises: 0012_usage
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from dlbot.bot.store.models import UTCDateTime
 
 revision: str = "0014_actions"
-down_revision: str | None = "0011_gpu_waits"
+down_revision: str | None = "0012_usage"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -32,7 +32,19 @@ from dlbot.bot.platforms.messages import reply_cut
 from dlbot.bot.platforms.webhook_base import OneUrlSender, json_bytes, required
 from dlbot.bot.render.text import table_text
 from dlbot.handlers.i18n import using
-from dlbot.handlers.reply import Block, Bold, Code, Heading, Link, Paragraph, Reply, Span, Table
+from dlbot.handlers.reply import (
+    Block,
+    Bold,
+    Code,
+    Heading,
+    Image,
+    Link,
+    Paragraph,
+    Reply,
+    Span,
+    Table,
+)
+from dlbot.handlers.usage_messages import image_elsewhere
 
 NAME = "feishu"
 MAX_BODY_BYTES = 19_000  # of the documented 20 KB, room left for ``timestamp`` and ``sign``
@@ -118,6 +130,8 @@ def _line(block: Block) -> Line:
             return [_text(table_text(columns, rows))]
         case Code(text):
             return [_text(text)]
+        case Image(alt=alt):
+            return [_text(image_elsewhere(alt))]
 
 
 def _element(span: Span) -> Element:

@@ -41,7 +41,7 @@ from dlbot.handlers import action_messages
 from dlbot.handlers.actions import Press
 from dlbot.handlers.i18n import _, using
 from dlbot.handlers.registry import failure_reply
-from dlbot.handlers.reply import Reply, error_reply
+from dlbot.handlers.reply import Reply, error_reply, images
 
 if TYPE_CHECKING:
     from dlbot.bot.settings import Settings
@@ -201,6 +201,15 @@ class SlackFrontEnd:
             await self.sender.respond(respond, reply)
         except DeliveryError as exc:
             log.warning(messages.REPLY_LOST, body.get("command"), user_id, exc)
+            return
+        if channel_id and images(reply) and reply.ok and reply.visibility == "channel":
+            # response_url takes no files: the chart goes into the channel with the bot token.
+            await self.sender.share_images(
+                channel_id,
+                reply,
+                None,
+                lambda note: self.sender.respond(respond, error_reply(note)),
+            )
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         channel_id, user_id = event.get("channel"), event.get("user")

@@ -22,6 +22,7 @@ from dlbot.handlers.reply import (
     Button,
     Code,
     Heading,
+    Image,
     Link,
     Mention,
     Mono,
@@ -110,6 +111,8 @@ def _block(block: Block) -> list[SlackBlock]:
             return _code(table_text(columns, rows))
         case Code(text):
             return _code(text)
+        case Image():
+            return []  # uploaded as a file (sender.py)
 
 
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{1,20}$")

@@ -3,25 +3,36 @@
 One attempt per call, classified into the platforms.errors tree: 429 and ``ratelimited`` wait
 as Retry-After says, 5xx and Slack's transient errors are Unavailable, any other error is
 Rejected. The SDK's own retry handlers are switched off so that nothing retries twice.
+
+A reply's images (charts) follow its text as files shared into the same channel or thread
+(``files_upload_v2``: getUploadURLExternal, the bytes, completeUploadExternal). The text has
+gone out by then, so a failed upload is logged and a short note says so in its place; it is
+never raised, since a retry would post the text twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from dlbot.bot.backoff import retry_briefly
 from dlbot.bot.platforms.base import Outgoing
 from dlbot.bot.platforms.errors import DeliveryError, RateLimited, Rejected, Unavailable
 from dlbot.bot.platforms.slack.render import render_slack
-from dlbot.handlers.reply import Reply
+from dlbot.handlers import usage_messages
+from dlbot.handlers.reply import Image, Reply, error_reply, images
 
+log = logging.getLogger("dlbot.chat.slack")
 T = TypeVar("T")
+MEMBERSHIP_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+Tell = Callable[[str], Awaitable[object]]
+"""How a note about a chart that could not be posted reaches the asker."""
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -66,6 +77,72 @@ class SlackSender:
 
     async def post(
         self, chat_id: str, reply: Reply, thread_ts: str | None = None, broadcast: bool = False
+    ) -> list[str]:
+        """The reply's text (with its buttons), then its images; the ids of the message and of
+        each file. In ``thread_ts``'s thread when given, the text then in the channel too when
+        ``broadcast``; the images follow into the same thread."""
+        sent = await self._post_text(chat_id, reply, thread_ts, broadcast)
+
+        async def note(text: str) -> None:
+            await self._post_text(chat_id, error_reply(text), thread_ts)
+
+        return sent + await self.share_images(chat_id, reply, thread_ts, note)
+
+    async def share_images(
+        self, chat_id: str, reply: Reply, thread_ts: str | None, tell: Tell
+    ) -> list[str]:
+        """Upload each image into the channel (or thread), one attempt each; the file ids."""
+        shared: list[str] = []
+        for image in images(reply):
+            error = await self._upload(chat_id, image, thread_ts, shared)
+            if error is None:
+                continue
+            note = (
+                usage_messages.CHART_NOT_POSTED_MEMBERSHIP
+                if error in MEMBERSHIP_ERRORS
+                else usage_messages.CHART_NOT_POSTED
+            )
+            try:
+                await tell(note.format(error=error))
+            except DeliveryError as exc:
+                log.warning("the note about chart %s was not delivered: %s", image.filename, exc)
+        return shared
+
+    async def _upload(
+        self, chat_id: str, image: Image, thread_ts: str | None, shared: list[str]
+    ) -> str | None:
+        """Share one image; None when it went, else what Slack said (logged, not raised)."""
+        try:
+            response = await self.client.files_upload_v2(
+                channel=chat_id,
+                thread_ts=thread_ts,
+                file=image.png,
+                filename=image.filename,
+                title=image.alt,
+                alt_txt=image.alt,
+            )
+        except SlackApiError as exc:
+            data = exc.response.data
+            error = str(data.get("error", "")) if isinstance(data, dict) else ""
+            error = error or f"HTTP {exc.response.status_code}"
+        except SlackRequestError as exc:  # the upload URL answered other than 200
+            error = "an upload failure"
+            log.debug("upload of %s failed: %s", image.filename, exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            error = f"no answer ({type(exc).__name__})"
+        else:
+            shared.extend(str(f["id"]) for f in response.get("files") or [])
+            return None
+        log.warning(
+            "chart %s not posted to %s (%s); the text was, so it is not retried",
+            image.filename,
+            chat_id,
+            error,
+        )
+        return error
+
+    async def _post_text(
+        self, chat_id: str, reply: Reply, thread_ts: str | None, broadcast: bool = False
     ) -> list[str]:
         """One message; in ``thread_ts``'s thread when given, and then in the channel too when
         ``broadcast``."""

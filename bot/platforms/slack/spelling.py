@@ -7,7 +7,7 @@ import re
 
 # The commands the Slack app declares as slash commands of their own (deploy/slack-app-manifest
 # .yaml, checked by a test); in Slack every other command is typed after /dlbot.
-SLASH_COMMANDS = frozenset({"gpus", "runs", "tip", "sota", "dlbot"})
+SLASH_COMMANDS = frozenset({"gpus", "runs", "usage", "tip", "sota", "dlbot"})
 ROOT_COMMAND = "dlbot"
 _COMMAND_NAME = re.compile(r"(?<![\w/])/([a-z_]+)\b(?!/)")
 

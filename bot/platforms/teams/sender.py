@@ -25,7 +25,19 @@ from dlbot.bot.platforms.teams.settings import TeamsSettings
 from dlbot.bot.platforms.webhook_base import OneUrlSender, json_bytes, required
 from dlbot.bot.render.text import table_text
 from dlbot.handlers.i18n import using
-from dlbot.handlers.reply import Block, Bold, Code, Heading, Link, Paragraph, Reply, Span, Table
+from dlbot.handlers.reply import (
+    Block,
+    Bold,
+    Code,
+    Heading,
+    Image,
+    Link,
+    Paragraph,
+    Reply,
+    Span,
+    Table,
+)
+from dlbot.handlers.usage_messages import image_elsewhere
 
 NAME = "teams"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -91,6 +103,8 @@ def _element(block: Block) -> Element:
             if len(lines) > MAX_CODE_LINES:
                 lines = ["…", *lines[1 - MAX_CODE_LINES :]]
             return _monospace(lines)
+        case Image(alt=alt):
+            return _text(escape(image_elsewhere(alt)), isSubtle=True)
 
 
 def _span(span: Span) -> str:

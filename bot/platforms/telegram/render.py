@@ -18,6 +18,7 @@ from dlbot.handlers.reply import (
     Bold,
     Code,
     Heading,
+    Image,
     Link,
     Mention,
     Mono,
@@ -62,6 +63,8 @@ def _block(block: Block) -> list[str]:
             return _wrapped("pre", table_text(columns, rows))
         case Code(text):
             return _wrapped("pre", text)
+        case Image():
+            return []  # sent as a photo (sender.py)
 
 
 def _span_pieces(spans: tuple[Span, ...]) -> list[str]:

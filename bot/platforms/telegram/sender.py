@@ -1,7 +1,14 @@
-"""Telegram sender: sendMessage in HTML parse mode, one call per rendered part, one attempt."""
+"""Telegram sender: sendMessage in HTML parse mode, one call per rendered part, one attempt.
+
+A reply's image (a chart) goes as sendPhoto: with the reply's text as its caption when that
+fits one caption (1,024 characters), so the chart and its summary are one message; else after
+the text messages, captioned with its alt text. A photo that fails after the text went is
+logged, not raised: a retry would send the text twice.
+"""
 
 from __future__ import annotations
 
+import logging
 import warnings
 from datetime import timedelta
 
@@ -28,8 +35,11 @@ from telegram.warnings import PTBDeprecationWarning
 
 from dlbot.bot.platforms.base import Outgoing
 from dlbot.bot.platforms.errors import DeliveryError, RateLimited, Rejected, Unavailable
-from dlbot.bot.platforms.telegram.render import keyboard, render_telegram
-from dlbot.handlers.reply import Reply
+from dlbot.bot.platforms.telegram.render import escape, keyboard, render_telegram
+from dlbot.handlers.reply import Image, Reply, images
+
+log = logging.getLogger("dlbot.chat.telegram")
+MAX_CAPTION_CHARS = 1024
 
 
 def classify(exc: TelegramError) -> DeliveryError:
@@ -65,29 +75,73 @@ class TelegramSender:
         self, chat_id: str, reply: Reply, reply_to_message_id: int | None = None
     ) -> list[str]:
         """Each part as a reply to ``reply_to_message_id`` when given (sent anyway if that
-        message is gone); the reply's buttons under the last part."""
+        message is gone); the reply's buttons under the last part. One image with a text that
+        fits a caption goes as one captioned photo (carrying the buttons); else the images
+        follow the text."""
+        texts = render_telegram(reply)
+        pictures = images(reply)
+        markup = _markup(reply)
+        if len(pictures) == 1 and len(texts) <= 1:
+            caption = texts[0] if texts else ""
+            if len(caption) <= MAX_CAPTION_CHARS:
+                try:
+                    photo = await self._send_photo(
+                        chat_id, pictures[0], caption, reply_to_message_id, markup
+                    )
+                except TelegramError as exc:
+                    raise classify(exc) from exc
+                return [str(photo.message_id)]
         sent = []
-        parts = render_telegram(reply)
-        rows = keyboard(reply)
-        markup = (
-            InlineKeyboardMarkup(
-                [[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in rows]
-            )
-            if rows
-            else None
-        )
-        for number, text in enumerate(parts, 1):
+        for number, text in enumerate(texts, 1):
             try:
                 message = await self._send_one(
-                    chat_id, text, reply_to_message_id, markup if number == len(parts) else None
+                    chat_id, text, reply_to_message_id, markup if number == len(texts) else None
                 )
             except TelegramError as exc:
                 raise classify(exc) from exc
             sent.append(str(message.message_id))
+        for number, image in enumerate(pictures):
+            caption = escape(image.alt[:MAX_CAPTION_CHARS])
+            buttons = markup if not texts and number == 0 else None  # no text to carry them
+            try:
+                photo = await self._send_photo(
+                    chat_id, image, caption, reply_to_message_id, buttons
+                )
+            except TelegramError as exc:
+                log.warning(
+                    "chart %s not sent to %s (%s); the text was, so it is not retried",
+                    image.filename,
+                    chat_id,
+                    classify(exc),
+                )
+                continue
+            sent.append(str(photo.message_id))
         return sent
 
     async def close(self) -> None:
         """The bot belongs to the front end's Application, which shuts it down."""
+
+    async def _send_photo(
+        self,
+        chat_id: str,
+        image: Image,
+        caption: str,
+        reply_to_message_id: int | None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message:
+        return await self.bot.send_photo(
+            chat_id=chat_id,
+            photo=image.png,
+            filename=image.filename,
+            caption=caption or None,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            reply_parameters=(
+                ReplyParameters(reply_to_message_id, allow_sending_without_reply=True)
+                if reply_to_message_id is not None
+                else None
+            ),
+        )
 
     async def _send_one(
         self,
@@ -108,3 +162,12 @@ class TelegramSender:
                 else None
             ),
         )
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    rows = keyboard(reply)
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in rows]
+    )

@@ -1,0 +1,1 @@
+"""Charts drawn as PNG pictures for chat (matplotlib, Agg)."""
