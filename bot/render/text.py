@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from unicodedata import combining, east_asian_width
 
+from dlbot.handlers.i18n import using
 from dlbot.handlers.reply import (
     Block,
     Bold,
@@ -21,7 +22,8 @@ from dlbot.handlers.usage_messages import image_elsewhere
 
 
 def render_text(reply: Reply) -> str:
-    return "\n\n".join(_block(b) for b in reply.blocks)
+    with using(reply.language):  # a chart's stand-in line
+        return "\n\n".join(_block(b) for b in reply.blocks)
 
 
 def _block(block: Block) -> str:

@@ -1,11 +1,11 @@
 """Finding English prose in a reply meant to be Chinese.
 
-A reply's prose is its headings, plain and bold text, table cells and button labels; code
-(``Mono``, ``Code``, backtick spans), links, mentions, slash commands with their arguments, a
-usage line's ``[...]``, identifiers (anything with a digit, ``_``, ``=`` or ``/``) and the names
-the test gives (hosts, users, runs) are not prose. What remains may hold only Chinese and the
-technical words below: any other English word, even one alone in a table cell, is a string that
-escaped translation.
+A reply's prose is its headings, plain and bold text, table cells, a chart's alt text and button
+labels; code (``Mono``, ``Code``, backtick spans), links, mentions, slash commands with their
+arguments, a usage line's ``[...]``, identifiers (anything with a digit, ``_``, ``=`` or ``/``)
+and the names the test gives (hosts, users, runs) are not prose. What remains may hold only
+Chinese and the technical words below: any other English word, even one alone in a table cell,
+is a string that escaped translation.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from dlbot.handlers.reply import Bold, Heading, Paragraph, Reply, Table, Text
+from dlbot.handlers.reply import Bold, Heading, Image, Paragraph, Reply, Table, Text
 
 TECHNICAL = frozenset(
     {
@@ -42,6 +42,8 @@ def prose(reply: Reply) -> Iterator[str]:
                 yield from columns
                 for row in rows:
                     yield from row
+            case Image(alt=alt):
+                yield alt
     for button in reply.actions:
         yield button.label
 

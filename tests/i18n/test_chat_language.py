@@ -1,12 +1,13 @@
 """/lang zh|en per chat, through the Slack and Telegram front ends against their loopback fakes:
-the chat's next reply and the next alert to it come in the chosen language, other chats keep
-theirs, a bad value changes nothing; DLBOT_LANGUAGE=zh makes Chinese the default everywhere,
-down to a refusal and Telegram's command menu."""
+the chat's next reply and the next alert to it come in the chosen language (a chart's title and
+the digest's too), other chats keep theirs, a bad value changes nothing; DLBOT_LANGUAGE=zh makes
+Chinese the default everywhere, down to a refusal and Telegram's command menu."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -30,21 +31,24 @@ from tests.chat.conftest import (
 )
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
+from tests.support import ingest, report
 
 SLACK_CHANNEL = "C111"
 """The channel ``slash_body`` sends from."""
 OFFLINE = {"host": "gpu-07", "last_seen_at": "2026-11-29T10:00:00+00:00"}
 
 
-async def alert(service: Service, name: str, payload: dict[str, Any]) -> None:
+async def alert(
+    service: Service, name: str, payload: dict[str, Any], kind: str = "host_offline"
+) -> None:
     """Write an alert for the configured alert chats and deliver it."""
     assert service.dispatcher is not None
     async with service.engine.begin() as conn:
         await create_alert(
             conn,
-            kind="host_offline",
+            kind=kind,
             dedup_key=name,
-            subject=payload["host"],
+            subject=payload.get("host", kind),
             payload=payload,
             destinations=configured(service.settings),
             now=utc_now(),
@@ -116,6 +120,47 @@ async def test_lang_in_slack_then_replies_and_alerts_in_chinese(
     assert "answers and alerts in English" in await slash(http, fake_slack, "/dlbot", "lang EN")
     await alert(service, "offline-2", OFFLINE)
     assert "Host gpu-07 is offline" in str(fake_slack.calls("chat.postMessage")[1].params)
+
+
+def chart_titles(fake: FakeSlack) -> list[str]:
+    return [
+        f["title"]
+        for call in fake.calls("files.completeUploadExternal")
+        for f in json.loads(call.params["files"])
+    ]
+
+
+async def test_usage_and_the_digest_in_a_chinese_slack_channel(
+    slack_http: Any, fake_slack: FakeSlack
+) -> None:
+    service, http = slack_http
+    now = utc_now()
+    for seq, minute in enumerate(range(0, 61, 2), 1):
+        at = now - timedelta(minutes=60 - minute)
+        await ingest(service, report(host="gpu-07", seq=seq, sampled_at=at, gpus=2))
+    assert "dlbot 今后在本聊天" in await slash(http, fake_slack, "/dlbot", "lang zh")
+
+    said = await slash(http, fake_slack, "/usage", "gpu-07 6h")
+    assert "gpu-07 最近 6h：2 张 GPU 平均利用率" in said
+    await fake_slack.wait_for("files.completeUploadExternal", 1)
+    assert chart_titles(fake_slack) == ["图表：gpu-07 最近 6h 的 GPU 利用率和显存"]
+
+    digest = {
+        "since": (now - timedelta(hours=24)).isoformat(),
+        "until": now.isoformat(),
+        "date": "2026-11-29",
+        "local_until": "08:30",
+        "timezone": "UTC",
+        "gpu_hours": 2.0,
+        "busy_hours": 2.0,
+        "utilization": 97.0,
+        "users": [["alice", 2.0, 0.0]],
+    }
+    await alert(service, "digest-1", digest, kind="digest")
+    (posted,) = fake_slack.calls("chat.postMessage")
+    assert "dlbot 每日汇总 · 2026-11-29" in str(posted.params)
+    assert "daily digest" not in str(posted.params)
+    assert chart_titles(fake_slack)[1:] == ["图表：集群最近 24h 的 GPU 利用率和显存"]
 
 
 async def test_lang_in_telegram_is_per_chat(

@@ -1,6 +1,7 @@
 """With DLBOT_LANGUAGE=zh the replies that matter carry no English prose: /help, /gpus on a
-seeded fleet (small and large), /gpus HOST, /gpus free, /gpus wait, /runs and /run, usage and
-error replies, /lang, and every alert kind. The same replies in English are caught by the same
+seeded fleet (small and large), /gpus HOST, /gpus free, /gpus wait, /runs and /run, /usage
+(its summaries, its charts' alt text and its errors), usage and error replies, /lang, and every
+alert kind with the daily digest. The same replies in English are caught by the same
 check, and so is one English word slipped into a Chinese reply."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dlbot.handlers.alert_messages import alert_reply
 from dlbot.handlers.commands import REGISTRY
 from dlbot.handlers.i18n import using
 from dlbot.handlers.registry import Invocation, parse
-from dlbot.handlers.reply import Reply, Table, para
+from dlbot.handlers.reply import Reply, Table, images, para
 from dlbot.wire import utc_now
 from tests.i18n.prose import english
 from tests.support import ingest, report
@@ -133,6 +134,48 @@ async def test_gpus_wait_in_chinese(service: Service) -> None:
     assert "你在本聊天的 GPU 等待" in listing
     assert "已取消 2 个等待" in chinese(await ask(service, "/gpus wait cancel"))
     assert "没有在等 GPU" in chinese(await ask(service, "/gpus wait"))
+
+
+async def an_hour_of_use(service: Service, host: str = "gpu-07") -> None:
+    start = utc_now() - timedelta(hours=1)
+    for seq, minute in enumerate(range(0, 61, 2), 1):
+        at = start + timedelta(minutes=minute)
+        await ingest(service, report(host=host, seq=seq, sampled_at=at, gpus=2, users=("alice",)))
+
+
+async def test_usage_in_chinese(service: Service) -> None:
+    nothing = chinese(await ask(service, "/usage"))
+    assert "集群 最近 24h 没有 GPU 使用记录，无图可画。" in nothing
+    await an_hour_of_use(service)
+    await ingest(service, report(host="gpu-09", seq=1, sampled_at=utc_now() - timedelta(days=2)))
+
+    fleet = await ask(service, "/usage")
+    said = chinese(fleet)
+    assert "集群最近 24h：GPU 平均利用率 97% · " in said and "用得最多：alice 2.0 小时" in said
+    assert images(fleet)[0].alt == "图表：集群 最近 24h 的 GPU 利用率和显存"
+    assert images(fleet)[0].filename == "usage-the_fleet-24h.png", "file names stay English"
+    assert "图表：集群 最近 24h 的 GPU 利用率和显存（图片发在 Slack 和 Telegram）" in said
+    host = chinese(await ask(service, "/usage gpu-07 6h"))
+    assert "gpu-07 最近 6h：2 张 GPU 平均利用率 97%，显存平均共占用" in host
+    user = chinese(await ask(service, "/usage 7d alice"))
+    assert "alice 最近 7d：占用 2.0 GPU 小时，其中 0.0 小时占着没用。" in user
+    assert "图表：alice 最近 7d 占用的 GPU" in user
+    assert "gpu-09 最近 6h 没有 GPU 使用记录" in chinese(await ask(service, "/usage gpu-09 6h"))
+
+    typos = (*NAMES, "gpu-7", "alcie", "zzzzzzz", "90d", "2x", "a", "b")
+    for typed, expected in (
+        ("/usage gpu-7", "没有名为 'gpu-7' 的主机或用户。你是不是要找：gpu-07"),
+        ("/usage alcie", "你是不是要找：alice"),
+        ("/usage zzzzzzz", "没有名为 'zzzzzzz' 的主机或用户。"),
+        ("/usage gpu-07 90d", "时间窗要在 1h 到 30d 之间"),
+        ("/usage 2x", "时间窗要在 1h 到 30d 之间"),
+        ("/usage a b 6h", "最多给一个主机或用户，再加一个时间窗。"),
+    ):
+        reply = await ask(service, typed)
+        assert not reply.ok, typed
+        assert expected in chinese(reply, typos), typed
+    usage = chinese(await ask(service, "/usage 90d"), typos)
+    assert "用法：" in usage and "/usage [主机 | 用户] [6h | 24h | 7d]" in usage
 
 
 def event(run_id: str, kind: str, n: int, **fields: Any) -> dict[str, Any]:
@@ -251,6 +294,24 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "gpus_free": {"host": "gpu-08", "gpus": [0, 1, 2], "asked": 2, "mentions": {"slack": "U42"}},
     "gpus_wait_expired": {"asked": 3, "minutes": 120, "mentions": {}},
     "test": {"note": ""},
+    "digest": {
+        "since": "2026-11-28T07:30:00+00:00",
+        "until": "2026-11-29T07:30:00+00:00",
+        "date": "2026-11-29",
+        "local_until": "08:30",
+        "timezone": "Europe/Berlin",
+        "gpu_hours": 40.0,
+        "busy_hours": 31.5,
+        "utilization": 62.0,
+        "users": [["alice", 30.0, 4.5], ["bob", 10.0, 0.0]],
+        "users_more": 2,
+        "finished": [["r1", "resnet50", "gpu-07"]],
+        "finished_count": 1,
+        "crashed": [["r2", "bert", "gpu-08"]],
+        "crashed_count": 3,
+        "offline": ["gpu-09"],
+        "offline_count": 2,
+    },
 }
 
 
@@ -272,6 +333,7 @@ def test_every_alert_in_chinese(kind: str) -> None:
         "gpus_free": "gpu-08 上有 3 张 GPU 空闲了（你要 2 张）",
         "gpus_wait_expired": "2 小时 00 分内没有哪台主机空出 3 张 GPU",
         "test": "dlbot 测试告警",
+        "digest": "dlbot 每日汇总 · 2026-11-29",
     }
     assert expected[kind] in text
 
@@ -287,6 +349,27 @@ async def test_the_check_catches_english(service: Service) -> None:
     assert english(slipped, NAMES) == ["busy"]
     one_cell = Reply(blocks=(Table(("主机", "状态"), (("gpu-07", "offline"),)),), language="zh")
     assert english(one_cell, NAMES) == ["offline"]
+
+
+def test_the_digest_in_chinese() -> None:
+    with using("zh"):
+        text = chinese(alert_reply("digest", PAYLOADS["digest"], "slack"))
+    for expected in (
+        "统计截至 08:30（Europe/Berlin）的最近 24 小时。",
+        "集群：40.0 GPU 小时中有 31.5 在忙，平均利用率 62%。",
+        "各用户的 GPU 小时",
+        "另有 2 个",
+        "完成的训练任务（1）",
+        "崩溃的训练任务（3）",
+        "gpu-08 上的 bert `/run r2`",
+        "期间离线过的主机（2）：gpu-09, 另有 1 个",
+    ):
+        assert expected in text, expected
+    quiet = {"date": "2026-11-30", "local_until": "08:30", "timezone": "UTC"}
+    with using("zh"):
+        text = chinese(alert_reply("digest", quiet, "slack"))
+    assert "没有 GPU 使用记录。" in text and "没有训练任务完成或崩溃。" in text
+    assert "所有主机一直在线。" in text
 
 
 def test_alert_buttons_in_chinese() -> None:

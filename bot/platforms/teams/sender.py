@@ -63,7 +63,8 @@ def escape(text: str) -> str:
 
 def render_teams(reply: Reply) -> dict[str, Any]:
     """The message, at most ``MAX_MESSAGE_BYTES`` as sent."""
-    elements = [_element(block) for block in reply.blocks]
+    with using(reply.language):  # a chart's stand-in line, a cut card's last line
+        elements = [_element(block) for block in reply.blocks]
     body: list[Element] = []
     for index, element in enumerate(elements):
         with using(reply.language):
