@@ -23,6 +23,7 @@ from dlbot.bot.leadership import Leadership
 from dlbot.bot.platforms.running import RunningPlatforms
 from dlbot.bot.runs.query import StoreRuns
 from dlbot.bot.settings import Settings
+from dlbot.bot.store.chat_languages import StoreChatLanguages
 from dlbot.bot.store.engine import make_engine
 from dlbot.bot.store.fleet import StoreFleet
 from dlbot.bot.store.ingest import IngestWriter
@@ -31,7 +32,8 @@ from dlbot.bot.store.tokens import TokenCache
 from dlbot.bot.store.waits import StoreWaits
 from dlbot.handlers.actions import Press, press_button
 from dlbot.handlers.commands import REGISTRY
-from dlbot.handlers.registry import Context, Invocation, failure_reply, parse
+from dlbot.handlers.i18n import Language, using
+from dlbot.handlers.registry import TERMINAL, Context, Invocation, failure_reply, parse
 from dlbot.handlers.reply import Reply
 from dlbot.wire import utc_now
 
@@ -85,6 +87,7 @@ class Service:
         redaction.register(redaction.settings_secrets(self.settings))
         self.rules = enabled_rules(self.settings.alerts_disabled)
         self.tokens = TokenCache(self.engine)
+        self.languages = StoreChatLanguages(self.engine)
         self.usage = UsageCharts(self.engine)
         self.scraper = FleetScraper(
             self.settings.effective_database_url, self.settings.offline_after
@@ -94,6 +97,7 @@ class Service:
             self.platforms.senders,
             self.platforms.is_connecting,
             lease=timedelta(seconds=self.settings.outbox_lease_s),
+            language=self.chat_language,
             images=self.usage.alert_images,
         )
         self.checks = Checks(
@@ -166,17 +170,27 @@ class Service:
         self.scraper.close()
         await self.engine.dispose()
 
-    def context(self) -> Context:
+    async def chat_language(self, platform: str, chat_id: str | None) -> Language:
+        """The language of a chat: its /lang, else DLBOT_LANGUAGE."""
+        chosen = None
+        if platform != TERMINAL and chat_id:
+            chosen = await self.languages.language(platform, chat_id)
+        return chosen or self.settings.language
+
+    def context(self, language: Language | None = None) -> Context:
         return Context(
             fleet=self.fleet,
             now=utc_now(),
-            destinations=ChatDestinations(self.engine, self.settings, self.platforms.senders),
+            destinations=ChatDestinations(
+                self.engine, self.settings, self.platforms.senders, self.chat_language
+            ),
             knowledge=self.knowledge,
             runs=self.runs,
             waits=StoreWaits(self.engine),
             usage=self.usage,
             actions=StoreActions(self.engine),
-            language=self.settings.language,
+            languages=self.languages,
+            language=language or self.settings.language,
         )
 
     async def ask(self, text: str) -> Reply:
@@ -185,11 +199,15 @@ class Service:
 
     async def run_command(self, invocation: Invocation) -> Reply:
         """Run one parsed command: what front ends get (``platforms.base.RunCommand``)."""
-        return await REGISTRY.run(invocation, self.context())
+        language = await self.chat_language(invocation.platform, invocation.chat_id)
+        return await REGISTRY.run(invocation, self.context(language))
 
     async def press_button(self, press: Press) -> Reply:
-        """Act on one press of a button on an alert (``platforms.base.RunPress``)."""
-        try:
-            return await press_button(press, self.context())
-        except Exception:
-            return failure_reply(f"button {press.action!r}")
+        """Act on one press of a button on an alert (``platforms.base.RunPress``), answering in
+        the chat's language."""
+        language = await self.chat_language(press.platform, press.chat_id)
+        with using(language):
+            try:
+                return await press_button(press, self.context(language))
+            except Exception:
+                return failure_reply(f"button {press.action!r}")

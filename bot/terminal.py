@@ -19,6 +19,7 @@ from dlbot.bot.render.text import render_text
 from dlbot.bot.settings import Settings
 from dlbot.handlers import usage_messages
 from dlbot.handlers.commands import REGISTRY
+from dlbot.handlers.i18n import _, using
 from dlbot.handlers.registry import Context, parse
 from dlbot.handlers.reply import Block, Image, Reply, para
 from dlbot.wire import utc_now
@@ -45,10 +46,11 @@ def save_images(reply: Reply, directory: Path) -> Reply:
     if not any(isinstance(block, Image) for block in reply.blocks):
         return reply
     blocks: list[Block] = []
-    for block in reply.blocks:
-        if isinstance(block, Image):
-            block = para(_save(block, directory))
-        blocks.append(block)
+    with using(reply.language):
+        for block in reply.blocks:
+            if isinstance(block, Image):
+                block = para(_save(block, directory))
+            blocks.append(block)
     return replace(reply, blocks=tuple(blocks))
 
 
@@ -60,7 +62,7 @@ def _save(image: Image, directory: Path) -> str:
             path = place / image.filename
             path.write_bytes(image.png)
         except OSError as exc:
-            failure = usage_messages.CHART_NOT_SAVED.format(directory=place, why=exc.strerror)
+            failure = _(usage_messages.CHART_NOT_SAVED).format(directory=place, why=exc.strerror)
             continue
         return usage_messages.chart_saved(str(path.resolve()))
     return failure

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from dlbot.handlers import action_messages as text
+from dlbot.handlers.i18n import _
 from dlbot.handlers.reply import Button
 
 MUTE_HOST = "mute_host"
@@ -49,9 +50,9 @@ def buttons_for(kind: str, payload: dict[str, Any], alert_id: int) -> tuple[Butt
     value = str(alert_id)
     buttons = []
     if payload.get("host"):
-        buttons.append(Button(text.MUTE_HOST_LABEL, MUTE_HOST, value))
+        buttons.append(Button(_(text.MUTE_HOST_LABEL), MUTE_HOST, value))
     if kind == "run_crashed" and payload.get("id") and payload.get("output_tail"):
-        buttons.append(Button(text.SHOW_TAIL_LABEL, SHOW_TAIL, value))
+        buttons.append(Button(_(text.SHOW_TAIL_LABEL), SHOW_TAIL, value))
     if payload.get("user"):
-        buttons.append(Button(text.CLAIM_LABEL, CLAIM, value))
+        buttons.append(Button(_(text.CLAIM_LABEL), CLAIM, value))
     return tuple(buttons)

@@ -18,6 +18,7 @@ from dlbot.handlers import action_messages as text
 from dlbot.handlers.action_buttons import CLAIM, MUTE_HOST, SHOW_TAIL
 from dlbot.handlers.action_views import ActionsQuery, AlertView
 from dlbot.handlers.commands import REGISTRY
+from dlbot.handlers.i18n import _
 from dlbot.handlers.messages import ago
 from dlbot.handlers.registry import Context, Invocation, unchanged
 from dlbot.handlers.reply import Code, Heading, Reply, error_reply
@@ -78,14 +79,14 @@ def _scope(press: Press) -> str:
 
 async def press_button(press: Press, context: Context) -> Reply:
     if press.action not in (MUTE_HOST, SHOW_TAIL, CLAIM):
-        return error_reply(text.UNKNOWN_BUTTON)
+        return error_reply(_(text.UNKNOWN_BUTTON))
     actions = _actions(context)
     alert = await actions.alert(press.alert_id, press.platform, press.chat_id)
     if alert is None:
-        return error_reply(text.NOT_IN_THIS_CHAT)
+        return error_reply(_(text.NOT_IN_THIS_CHAT))
     missing = _missing(press, alert)
     if missing is not None:
-        return error_reply(text.NOTHING_TO_ACT_ON.format(what=missing))
+        return error_reply(_(text.NOTHING_TO_ACT_ON).format(what=_(missing)))
     scope = _scope(press)
     presser = (press.platform, press.user_id, press.user_name)
     earlier = await actions.record(alert.id, press.action, scope, presser, context.now)
@@ -93,7 +94,8 @@ async def press_button(press: Press, context: Context) -> Reply:
         who = earlier.user_name or earlier.user_id
         if earlier.platform != press.platform:
             who = f"{who} ({earlier.platform})"
-        return error_reply(_already(press.action).format(who=who, ago=ago(earlier.at, context.now)))
+        already = _(_already(press.action))
+        return error_reply(already.format(who=who, ago=ago(earlier.at, context.now)))
     try:
         reply = await _act(press, alert, context)
     except Exception:
@@ -125,9 +127,9 @@ async def _tail(alert: AlertView, context: Context) -> Reply:
         raise RuntimeError("the service did not provide a runs query")
     run = next((r for r in await context.runs.find(alert.run_id) if r.id == alert.run_id), None)
     if run is None:
-        return error_reply(text.RUN_GONE)
+        return error_reply(_(text.RUN_GONE))
     if not run.output_tail:
-        return error_reply(text.NO_TAIL.format(run=run.name))
+        return error_reply(_(text.NO_TAIL).format(run=run.name))
     tail = "\n".join(run.output_tail.splitlines()[-TAIL_LINES_SHOWN:])[-TAIL_CHARS_SHOWN:]
-    title = text.TAIL_TITLE.format(run=run.name, host=run.host)
+    title = _(text.TAIL_TITLE).format(run=run.name, host=run.host)
     return Reply(blocks=(Heading(title), Code(tail)), visibility="private")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dlbot.handlers import (
+    lang_messages,
     messages,
     run_messages,
     sota_messages,
@@ -11,6 +12,7 @@ from dlbot.handlers import (
     usage_messages,
 )
 from dlbot.handlers.gpus import gpus_command
+from dlbot.handlers.lang import lang_command
 from dlbot.handlers.registry import Command, Context, Invocation, Registry
 from dlbot.handlers.reply import Reply
 from dlbot.handlers.runs import link_command, mute_command, run_command, runs_command
@@ -55,7 +57,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", run_messages.RUN_SUMMARY, run_messages.RUN_USAGE, run_command),
     Command("link", run_messages.LINK_SUMMARY, run_messages.LINK_USAGE, link_command),
     Command("mute", run_messages.MUTE_SUMMARY, run_messages.MUTE_USAGE, mute_command),
-    Command("help", "List the commands", "/help", help_command, local=True),
+    Command("help", messages.HELP_SUMMARY, "/help", help_command, local=True),
+    Command(
+        "lang",
+        lang_messages.LANG_SUMMARY,
+        lang_messages.LANG_USAGE,
+        lang_command,
+        examples=("/lang", "/lang zh", "/lang en"),
+    ),
     Command(
         "tip",
         tip_messages.TIP_SUMMARY,

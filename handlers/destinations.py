@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,4 +30,6 @@ class DestinationsQuery(Protocol):
 
     async def destinations(self) -> Sequence[DestinationView]: ...
 
-    async def broadcast(self, reply: Reply) -> Sequence[DeliveryView]: ...
+    async def broadcast(self, build: Callable[[], Reply]) -> Sequence[DeliveryView]:
+        """Send ``build()``'s Reply to every destination, written in each one's language."""
+        ...

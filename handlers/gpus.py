@@ -20,6 +20,7 @@ from dlbot.handlers.fleet import (
     HostView,
     UserGpus,
 )
+from dlbot.handlers.i18n import _, ngettext
 from dlbot.handlers.registry import Context, Invocation, UsageError
 from dlbot.handlers.reply import Block, Bold, Code, Heading, Mono, Reply, Table, para
 from dlbot.handlers.waits import wait_command
@@ -43,7 +44,7 @@ async def gpus_command(invocation: Invocation, context: Context) -> Reply:
     if invocation.args[:1] == ("wait",):
         return await wait_command(invocation.args[1:], invocation, context, fleet)
     if len(invocation.args) > 1:
-        raise UsageError("Give at most one host name.")
+        raise UsageError(_(messages.ONE_HOST_AT_MOST))
     if not invocation.args:
         return summary(await fleet.overview(MAX_HOST_ROWS, MAX_OFFLINE_LISTED))
     target = invocation.args[0]
@@ -59,27 +60,34 @@ async def gpus_command(invocation: Invocation, context: Context) -> Reply:
 
 def summary(fleet: FleetOverview) -> Reply:
     if not fleet.hosts:
-        return Reply(blocks=(para(messages.NO_HOSTS),))
+        return Reply(blocks=(para(_(messages.NO_HOSTS)),))
     offline = fleet.hosts - fleet.online
     blocks: list[Block] = [
-        Heading("GPU fleet"),
+        Heading(_("GPU fleet")),
         para(
-            f"{messages.count(fleet.hosts, 'host')} ({fleet.online} online, {offline} offline)"
-            f" · {messages.count(fleet.gpus, 'GPU')}: ",
-            Bold(f"{fleet.live_gpus - fleet.free} busy"),
-            ", ",
-            Bold(f"{fleet.free} free"),
-            f", {fleet.gpus - fleet.live_gpus} on offline hosts" if offline else "",
-            f" · mean utilisation {_mean(fleet.utilization_sum, fleet.utilization_count)}",
+            _("{hosts} ({online} online, {offline} offline) · {gpus}: ").format(
+                hosts=messages.hosts(fleet.hosts),
+                online=fleet.online,
+                offline=offline,
+                gpus=messages.gpus(fleet.gpus),
+            ),
+            Bold(_("{n} busy").format(n=fleet.live_gpus - fleet.free)),
+            _(", "),
+            Bold(_("{n} free").format(n=fleet.free)),
+            _(", {n} on offline hosts").format(n=fleet.gpus - fleet.live_gpus) if offline else "",
+            _(" · mean utilisation {percent}").format(
+                percent=_mean(fleet.utilization_sum, fleet.utilization_count)
+            ),
         ),
     ]
     if fleet.listed:
-        blocks.append(Table(("host", "busy/GPUs", "util", "memory", "users"), _host_rows(fleet)))
+        columns = (_("host"), _("busy/GPUs"), _("util"), _("memory"), _("users"))
+        blocks.append(Table(columns, _host_rows(fleet)))
     else:
         blocks.extend(_users_table(fleet.users))
         if offline:
             blocks.append(_offline_line(fleet.offline_recent, offline))
-    blocks.append(para(messages.GPUS_HINT))
+    blocks.append(para(_(messages.GPUS_HINT)))
     return Reply(blocks=tuple(blocks))
 
 
@@ -87,13 +95,13 @@ def _host_rows(fleet: FleetOverview) -> tuple[tuple[str, ...], ...]:
     rows = []
     for host in fleet.listed:
         if not host.online:
-            rows.append((host.name, f"-/{host.gpus}", "offline", "", ""))
+            rows.append((host.name, f"-/{host.gpus}", _("offline"), "", ""))
             continue
         memory = host.memory_total_mib
         rows.append(
             (
                 host.name,
-                f"{host.busy}/{host.gpus}" if host.gpus else "no GPU",
+                f"{host.busy}/{host.gpus}" if host.gpus else _("no GPU"),
                 _mean(host.utilization_sum, host.utilization_count),
                 f"{_gib(host.memory_used_mib)}/{_gib(memory)} GiB" if memory else "",
                 _clip(", ".join(host.users), 60),
@@ -106,30 +114,34 @@ def _users_table(users: Sequence[UserGpus]) -> list[Block]:
     if not users:
         return []
     rows = tuple((u.user, str(u.gpus), str(u.hosts)) for u in users[:MAX_USER_ROWS])
-    blocks: list[Block] = [Table(("user", "GPUs", "hosts"), rows)]
+    blocks: list[Block] = [Table((_("user"), _("GPUs"), _("hosts")), rows)]
     if len(users) > MAX_USER_ROWS:
-        blocks.append(para(f"+{len(users) - MAX_USER_ROWS} more users"))
+        more = len(users) - MAX_USER_ROWS
+        blocks.append(para(ngettext("+{n} more user", "+{n} more users", more).format(n=more)))
     return blocks
 
 
 def _offline_line(recent: Sequence[tuple[str, datetime]], offline: int) -> Block:
-    listed = ", ".join(f"{name} (last seen {seen:%m-%d %H:%M} UTC)" for name, seen in recent)
-    more = f", +{offline - len(recent)} more" if offline > len(recent) else ""
-    return para(Bold(f"Offline ({offline}): "), listed + more)
+    seen_at = _("{name} (last seen {seen:%m-%d %H:%M} UTC)")
+    listed = _(", ").join(seen_at.format(name=name, seen=seen) for name, seen in recent)
+    more = _(", +{n} more").format(n=offline - len(recent)) if offline > len(recent) else ""
+    return para(Bold(_("Offline ({n}): ").format(n=offline)), listed + more)
 
 
 def detail(host: HostView, context: Context) -> Reply:
     status = (
-        f"online, last report {messages.ago(host.last_seen_at, context.now)}"
+        _("online, last report {ago}").format(ago=messages.ago(host.last_seen_at, context.now))
         if host.online
         else messages.offline_since(host.last_seen_at, context.now)
     )
     blocks: list[Block] = [Heading(host.name), para(status), para(_host_metrics(host))]
     if not host.gpus:
-        blocks.append(para(f"No GPU: {host.gpu_error or 'this host reports none'}."))
+        why = host.gpu_error or _("this host reports none")
+        blocks.append(para(_("No GPU: {why}.").format(why=why)))
         return Reply(blocks=tuple(blocks))
     rows = tuple(_gpu_row(g) for g in host.gpus)
-    blocks.append(Table(("GPU", "model", "util", "memory", "temp", "power", "state"), rows))
+    columns = (_("GPU"), _("model"), _("util"), _("memory"), _("temp"), _("power"), _("state"))
+    blocks.append(Table(columns, rows))
     lines = []
     for gpu in host.gpus:
         for proc in gpu.processes[:MAX_PROCESSES_PER_GPU]:
@@ -139,7 +151,8 @@ def detail(host: HostView, context: Context) -> Reply:
                 f"{_clip(proc.command or '?', MAX_COMMAND_CHARS)}"
             )
         if len(gpu.processes) > MAX_PROCESSES_PER_GPU:
-            lines.append(f"GPU {gpu.index}  +{len(gpu.processes) - MAX_PROCESSES_PER_GPU} more")
+            more = _("+{n} more").format(n=len(gpu.processes) - MAX_PROCESSES_PER_GPU)
+            lines.append(f"GPU {gpu.index}  {more}")
     if lines:
         blocks.append(Code("\n".join(lines)))
     return Reply(blocks=tuple(blocks))
@@ -151,10 +164,10 @@ def _gpu_row(gpu: GpuView) -> tuple[str, ...]:
         if gpu.memory_used_mib is not None and gpu.memory_total_mib
         else "?"
     )
-    power = f"{gpu.power_w:.0f} W" if gpu.power_w is not None else "n/a"
-    temp = f"{gpu.temperature_c} C" if gpu.temperature_c is not None else "n/a"
-    util = f"{gpu.utilization_gpu}%" if gpu.utilization_gpu is not None else "n/a"
-    state = "error" if gpu.error else ("free" if gpu.is_free else "busy")
+    power = f"{gpu.power_w:.0f} W" if gpu.power_w is not None else _("n/a")
+    temp = f"{gpu.temperature_c} C" if gpu.temperature_c is not None else _("n/a")
+    util = f"{gpu.utilization_gpu}%" if gpu.utilization_gpu is not None else _("n/a")
+    state = _("error") if gpu.error else (_("free") if gpu.is_free else _("busy"))
     return (str(gpu.index), gpu.name or "?", util, memory, temp, power, state)
 
 
@@ -163,41 +176,46 @@ def _host_metrics(host: HostView) -> str:
     if host.cpu_percent is not None:
         parts.append(f"CPU {host.cpu_percent:.0f}%")
     if host.load1 is not None:
-        parts.append(f"load {host.load1:.2f}")
+        parts.append(_("load {load:.2f}").format(load=host.load1))
     if host.memory_used_mib is not None and host.memory_total_mib:
         parts.append(f"RAM {_gib(host.memory_used_mib)}/{_gib(host.memory_total_mib)} GiB")
-    return " · ".join(parts) or "no host metrics"
+    return " · ".join(parts) or _("no host metrics")
 
 
 def free(found: FreeOverview) -> Reply:
     if not found.gpus:
-        return Reply(blocks=(para(messages.NO_FREE_GPUS),))
+        return Reply(blocks=(para(_(messages.NO_FREE_GPUS)),))
+    line = _("{host}: {n} free  CUDA_VISIBLE_DEVICES={indexes}")
     lines = [
-        f"{f.host}: {len(f.indexes)} free  CUDA_VISIBLE_DEVICES={','.join(map(str, f.indexes))}"
+        line.format(host=f.host, n=len(f.indexes), indexes=",".join(map(str, f.indexes)))
         for f in found.listed
     ]
     blocks: list[Block] = [
-        Heading("Free GPUs"),
+        Heading(_("Free GPUs")),
         para(
-            f"{messages.count(found.gpus, 'free GPU')} on {messages.count(found.hosts, 'host')}. ",
-            messages.FREE_GPUS_HINT,
+            _("{gpus} on {hosts}. ").format(
+                gpus=messages.free_gpus(found.gpus), hosts=messages.hosts(found.hosts)
+            ),
+            _(messages.FREE_GPUS_HINT),
         ),
         Code("\n".join(lines)),
     ]
     if found.hosts > len(found.listed):
         rest_gpus = found.gpus - sum(len(f.indexes) for f in found.listed)
+        rest_hosts = found.hosts - len(found.listed)
+        more = ngettext(
+            "+{n} more host with {gpus}; ask for one with ",
+            "+{n} more hosts with {gpus}; ask for one with ",
+            rest_hosts,
+        )
         blocks.append(
-            para(
-                f"+{messages.count(found.hosts - len(found.listed), 'more host')} with "
-                f"{messages.count(rest_gpus, 'free GPU')}; ask for one with ",
-                Mono("/gpus HOST"),
-            )
+            para(more.format(n=rest_hosts, gpus=messages.free_gpus(rest_gpus)), Mono("/gpus HOST"))
         )
     return Reply(blocks=tuple(blocks))
 
 
 def _mean(total: int, count: int) -> str:
-    return f"{total / count:.0f}%" if count else "n/a"
+    return f"{total / count:.0f}%" if count else _("n/a")
 
 
 def _gib(mib: int | None) -> str:

@@ -17,6 +17,8 @@ from dlbot.handlers import messages
 from dlbot.handlers.action_views import ActionsQuery
 from dlbot.handlers.destinations import DestinationsQuery
 from dlbot.handlers.fleet import FleetQuery
+from dlbot.handlers.i18n import Language, _, using
+from dlbot.handlers.lang_views import ChatLanguages
 from dlbot.handlers.leaderboards import KnowledgeQuery
 from dlbot.handlers.reply import Reply, error_reply
 from dlbot.handlers.run_views import RunsQuery
@@ -47,7 +49,8 @@ class Invocation:
 
 @dataclass(frozen=True)
 class Context:
-    """What a command may read. A ``local`` command gets only ``now`` and ``language``."""
+    """What a command may read. A ``local`` command gets only ``now`` and ``language``, the
+    language to answer in (the chat's /lang, else DLBOT_LANGUAGE)."""
 
     now: datetime
     fleet: FleetQuery | None = None
@@ -57,7 +60,8 @@ class Context:
     waits: WaitsQuery | None = None
     usage: UsageQuery | None = None
     actions: ActionsQuery | None = None
-    language: str = "en"
+    languages: ChatLanguages | None = None
+    language: Language = "en"
 
 
 class UsageError(Exception):
@@ -104,11 +108,16 @@ class Registry:
         return tuple(c for c in self.commands if not c.admin)
 
     async def run(self, invocation: Invocation, context: Context) -> Reply:
+        """The command's Reply, written in ``context.language``."""
+        with using(context.language):
+            return await self._run(invocation, context)
+
+    async def _run(self, invocation: Invocation, context: Context) -> Reply:
         command = self._by_name.get(invocation.command)
         if command is None:
             return messages.unknown_command(invocation.command, self.public(), invocation.spell)
         if command.admin and not invocation.is_admin:
-            return error_reply(messages.ADMIN_ONLY)
+            return error_reply(_(messages.ADMIN_ONLY))
         try:
             return await command.handler(invocation, context)
         except UsageError as exc:

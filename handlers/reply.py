@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from dlbot.handlers.i18n import Language, current
+
 Visibility = Literal["channel", "private"]
 
 
@@ -98,6 +100,8 @@ class Reply:
     actions: tuple[Button, ...] = field(default=())
     """Buttons under the message, where the platform has them; other destinations leave them
     out."""
+    language: Language = field(default_factory=current)
+    """What it was written in: renderers add their own words (a cut reply's end) in it."""
 
 
 def images(reply: Reply) -> tuple[Image, ...]:

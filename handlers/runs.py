@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from dlbot.handlers import run_messages as text
+from dlbot.handlers.i18n import _
 from dlbot.handlers.messages import ago, duration
 from dlbot.handlers.registry import TERMINAL, Context, Invocation, UsageError
 from dlbot.handlers.reply import Block, Code, Heading, Mono, Reply, Table, error_reply, para
@@ -29,40 +30,39 @@ async def runs_command(invocation: Invocation, context: Context) -> Reply:
     runs = _runs(context)
     host = user = None
     if len(invocation.args) > 1:
-        raise UsageError(text.RUNS_TOO_MANY)
+        raise UsageError(_(text.RUNS_TOO_MANY))
     if invocation.args:
         arg = invocation.args[0]
         if arg.lower() == "mine":
             user = await _unix_user(invocation, runs)
             if user is None:
-                return error_reply(invocation.spell(text.LINK_FIRST))
+                return error_reply(invocation.spell(_(text.LINK_FIRST)))
         else:
             host = arg
     active = await runs.active(host, user)
     recent = await runs.recent(host, user, MAX_RECENT)
-    scope = f" on {host}" if host else (f" of {user}" if user else "")
     if not active and not recent:
-        return Reply(blocks=(para(text.NO_RUNS.format(scope=scope)),))
-    blocks: list[Block] = [Heading(f"Training runs{scope}")]
+        return Reply(blocks=(para(text.no_runs(host, user)),))
+    blocks: list[Block] = [Heading(text.runs_title(host, user))]
     if active:
-        blocks.append(para(f"Active ({len(active)}):"))
+        blocks.append(para(_(text.ACTIVE).format(n=len(active))))
         blocks.append(
             Table(
-                ("run", "id", "host", "user", "progress", "ETA", "latest"),
+                tuple(_(c) for c in text.ACTIVE_COLUMNS),
                 tuple(_active_row(r, context) for r in active[:MAX_ACTIVE]),
             )
         )
         if len(active) > MAX_ACTIVE:
-            blocks.append(para(f"+{len(active) - MAX_ACTIVE} more active runs"))
+            blocks.append(para(_(text.MORE_ACTIVE).format(n=len(active) - MAX_ACTIVE)))
     if recent:
-        blocks.append(para("Recently ended:"))
+        blocks.append(para(_(text.RECENTLY_ENDED)))
         blocks.append(
             Table(
-                ("run", "id", "host", "user", "result", "ended"),
+                tuple(_(c) for c in text.ENDED_COLUMNS),
                 tuple(_ended_row(r, context) for r in recent),
             )
         )
-    blocks.append(para(invocation.spell(text.RUN_DETAIL_HINT)))
+    blocks.append(para(invocation.spell(_(text.RUN_DETAIL_HINT))))
     return Reply(blocks=tuple(blocks))
 
 
@@ -90,7 +90,7 @@ def _active_row(run: RunView, context: Context) -> tuple[str, ...]:
     if run.step is not None and run.total:
         percent += f" ({run.step:g}/{run.total:g})"
     eta = run.eta()
-    state = " (stalled)" if run.stalled else ""
+    state = _(text.STALLED) if run.stalled else ""
     return (
         _clip(run.name, 40) + state,
         run.short_id,
@@ -98,25 +98,26 @@ def _active_row(run: RunView, context: Context) -> tuple[str, ...]:
         run.user or "?",
         percent,
         duration(eta) if eta is not None else "—",
-        _clip(_metrics(run), 60) or f"started {ago(run.started_at, context.now)}",
+        _clip(_metrics(run), 60)
+        or _(text.STARTED_AGO).format(ago=ago(run.started_at, context.now)),
     )
 
 
 def _result(run: RunView) -> str:
     if run.state == "finished":
-        return "finished"
+        return _(text.FINISHED)
     if run.state == "ended_unknown":
-        return "ended, status unknown"
+        return _(text.ENDED_UNKNOWN)
     if run.state == "failed_to_start":
-        return text.FAILED_TO_START
+        return _(text.FAILED_TO_START)
     ranks = ""
     if run.distributed and run.failed_rank is not None:
-        ranks = text.RANKS_SHORT.format(
+        ranks = _(text.RANKS_SHORT).format(
             rank=run.failed_rank, failed=run.failed_ranks, world=run.world_size
         )
     if run.signal:
-        return text.CRASHED_BY_SIGNAL.format(signal=run.signal, ranks=ranks)
-    return text.CRASHED_WITH_CODE.format(code=run.exit_code, ranks=ranks)
+        return _(text.CRASHED_BY_SIGNAL).format(signal=run.signal, ranks=ranks)
+    return _(text.CRASHED_WITH_CODE).format(code=run.exit_code, ranks=ranks)
 
 
 def _ended_row(run: RunView, context: Context) -> tuple[str, ...]:
@@ -126,44 +127,53 @@ def _ended_row(run: RunView, context: Context) -> tuple[str, ...]:
 
 async def run_command(invocation: Invocation, context: Context) -> Reply:
     if len(invocation.args) != 1:
-        raise UsageError(text.RUN_NEEDS_ID)
+        raise UsageError(_(text.RUN_NEEDS_ID))
     matches = await _runs(context).find(invocation.args[0])
     if not matches:
-        return error_reply(text.NO_SUCH_RUN.format(id=invocation.args[0]))
+        return error_reply(_(text.NO_SUCH_RUN).format(id=invocation.args[0]))
     if len(matches) > 1:
         ids = ", ".join(r.short_id for r in matches[:5])
-        return error_reply(text.AMBIGUOUS_RUN.format(id=invocation.args[0], ids=ids))
+        return error_reply(_(text.AMBIGUOUS_RUN).format(id=invocation.args[0], ids=ids))
     return _detail(matches[0], context)
 
 
 def _detail(run: RunView, context: Context) -> Reply:
-    status = _result(run) if run.state in ("crashed", "failed_to_start") else run.state
+    if run.state in ("crashed", "failed_to_start"):
+        status = _result(run)
+    else:
+        status = _(text.STATES[run.state]) if run.state in text.STATES else run.state
     facts = [
-        f"{status} · host {run.host} · user {run.user or '?'} · started "
-        f"{run.started_at:%Y-%m-%d %H:%M} UTC",
+        _(text.FACTS).format(
+            status=status, host=run.host, user=run.user or "?", started=run.started_at
+        )
     ]
     if run.duration_s is not None:
-        facts.append(f"duration {duration(timedelta(seconds=run.duration_s))}")
+        facts.append(_(text.DURATION).format(duration=duration(timedelta(seconds=run.duration_s))))
     if run.distributed:
-        facts.append(text.JOB.format(job=run.job or "?", world=run.world_size))
+        facts.append(_(text.JOB).format(job=run.job or "?", world=run.world_size))
     if run.gpus:
-        facts.append("GPUs " + ",".join(map(str, run.gpus)))
+        facts.append(_(text.GPUS).format(gpus=",".join(map(str, run.gpus))))
     if run.peak_gpu_memory_mib is not None:
-        facts.append(f"peak GPU memory {run.peak_gpu_memory_mib} MiB")
+        facts.append(_(text.PEAK_MEMORY).format(mib=run.peak_gpu_memory_mib))
     if run.percent is not None:
         eta = run.eta()
-        facts.append(f"progress {run.percent:.0f}%" + (f", ETA {duration(eta)}" if eta else ""))
+        progress = (
+            _(text.PROGRESS_ETA).format(percent=run.percent, eta=duration(eta))
+            if eta
+            else _(text.PROGRESS).format(percent=run.percent)
+        )
+        facts.append(progress)
     blocks: list[Block] = [Heading(f"{run.name} ({run.short_id})"), para(" · ".join(facts))]
     if run.command:
-        blocks.append(para("command: ", Mono(_clip(run.command, 500))))
+        blocks.append(para(_(text.COMMAND), Mono(_clip(run.command, 500))))
     if run.git_commit:
-        blocks.append(para("git commit: ", Mono(run.git_commit)))
+        blocks.append(para(_(text.GIT_COMMIT), Mono(run.git_commit)))
     if run.metrics:
-        blocks.append(para("metrics: ", Mono(_clip(_metrics(run, 12), 500))))
+        blocks.append(para(_(text.METRICS), Mono(_clip(_metrics(run, 12), 500))))
     if run.distributed and run.failed_rank is not None:
         blocks.append(
             para(
-                text.FIRST_FAILURE.format(
+                _(text.FIRST_FAILURE).format(
                     rank=run.failed_rank,
                     host=run.failed_host or "?",
                     failed=run.failed_ranks,
@@ -172,7 +182,7 @@ def _detail(run: RunView, context: Context) -> Reply:
             )
         )
     if run.exception:
-        blocks.append(para("exception: ", Mono(_clip(run.exception, 500))))
+        blocks.append(para(_(text.EXCEPTION), Mono(_clip(run.exception, 500))))
     if run.output_tail:
         blocks.append(Code("\n".join(run.output_tail.splitlines()[-20:])[-2000:]))
     return Reply(blocks=tuple(blocks))
@@ -181,22 +191,22 @@ def _detail(run: RunView, context: Context) -> Reply:
 async def link_command(invocation: Invocation, context: Context) -> Reply:
     runs = _runs(context)
     if invocation.platform == TERMINAL:
-        return error_reply(text.LINK_IN_CHAT)
+        return error_reply(_(text.LINK_IN_CHAT))
     if len(invocation.args) == 1 and invocation.user_id:
         unix_user, chat_user = invocation.args[0], invocation.user_id
     elif len(invocation.args) == 2 and invocation.is_admin:
         unix_user, chat_user = invocation.args
     else:
-        raise UsageError(text.LINK_USAGE_PROBLEM)
+        raise UsageError(_(text.LINK_USAGE_PROBLEM))
     await runs.link(unix_user, invocation.platform, chat_user)
-    return Reply(blocks=(para(text.LINKED.format(user=unix_user)),), visibility="private")
+    return Reply(blocks=(para(_(text.LINKED).format(user=unix_user)),), visibility="private")
 
 
 def parse_duration(value: str, longest: timedelta = MAX_MUTE) -> timedelta:
     """``30m``, ``2h`` or ``1d``, up to ``longest``."""
     match = _DURATION.match(value.strip().lower())
     if not match:
-        raise UsageError(text.BAD_DURATION.format(value=value, longest=longest.days))
+        raise UsageError(_(text.BAD_DURATION).format(value=value, longest=longest.days))
     amount, unit = int(match.group(1)), match.group(2)
     span = {
         "m": timedelta(minutes=amount),
@@ -204,25 +214,26 @@ def parse_duration(value: str, longest: timedelta = MAX_MUTE) -> timedelta:
         "d": timedelta(days=amount),
     }[unit]
     if not timedelta(0) < span <= longest:
-        raise UsageError(text.BAD_DURATION.format(value=value, longest=longest.days))
+        raise UsageError(_(text.BAD_DURATION).format(value=value, longest=longest.days))
     return span
 
 
 async def mute_command(invocation: Invocation, context: Context) -> Reply:
     runs = _runs(context)
     if not 1 <= len(invocation.args) <= 2:
-        raise UsageError(text.MUTE_NEEDS_TARGET)
+        raise UsageError(_(text.MUTE_NEEDS_TARGET))
     target = await _mute_target(runs, invocation.args[0])
     if target is None:
-        return error_reply(text.UNKNOWN_MUTE_TARGET.format(target=invocation.args[0]))
+        return error_reply(_(text.UNKNOWN_MUTE_TARGET).format(target=invocation.args[0]))
     if len(invocation.args) == 2 and invocation.args[1].lower() == "off":
         removed = await runs.unmute(target)
         return Reply(
-            blocks=(para((text.UNMUTED if removed else text.NOT_MUTED).format(target=target)),)
+            blocks=(para(_(text.UNMUTED if removed else text.NOT_MUTED).format(target=target)),)
         )
     span = parse_duration(invocation.args[1]) if len(invocation.args) == 2 else DEFAULT_MUTE
     await runs.mute(target, context.now + span, invocation.user_id)
-    return Reply(blocks=(para(text.MUTED.format(target=target, until=context.now + span)),))
+    muted = _(text.MUTED).format(target=target, until=context.now + span)
+    return Reply(blocks=(para(muted),))
 
 
 async def _mute_target(runs: RunsQuery, value: str) -> str | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dlbot.handlers.i18n import N_
 from dlbot.handlers.knowledge import Bilingual
 
-SOTA_USAGE = "/sota DATASET-OR-TASK"
-SOTA_SUMMARY = "/sota DATASET — state-of-the-art results with sources, e.g. /sota imagenet"
+SOTA_USAGE = N_("/sota DATASET-OR-TASK")
+SOTA_SUMMARY = N_("/sota DATASET — state-of-the-art results with sources, e.g. /sota imagenet")
 CC_BY_SA_URL = "https://creativecommons.org/licenses/by-sa/4.0/"
 
 HEADING = Bilingual("State of the art: {dataset}", "SOTA：{dataset}")

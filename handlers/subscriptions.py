@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dlbot.handlers import subscription_messages as messages
 from dlbot.handlers.destinations import DestinationsQuery
+from dlbot.handlers.i18n import _
 from dlbot.handlers.registry import TERMINAL, Context, Invocation, UsageError
 from dlbot.handlers.reply import Reply, error_reply
 
@@ -20,7 +21,7 @@ def _destinations(context: Context) -> DestinationsQuery:
 
 def _no_arguments(invocation: Invocation) -> None:
     if invocation.args:
-        raise UsageError(messages.NO_ARGUMENTS)
+        raise UsageError(_(messages.NO_ARGUMENTS))
 
 
 def _chat(invocation: Invocation) -> tuple[str, str] | None:
@@ -33,7 +34,7 @@ async def subscribe_command(invocation: Invocation, context: Context) -> Reply:
     _no_arguments(invocation)
     chat = _chat(invocation)
     if chat is None:
-        return error_reply(messages.SUBSCRIBE_IN_CHAT)
+        return error_reply(_(messages.SUBSCRIBE_IN_CHAT))
     added = await _destinations(context).subscribe(*chat, by=invocation.user_id)
     return messages.subscribed(added)
 
@@ -42,7 +43,7 @@ async def unsubscribe_command(invocation: Invocation, context: Context) -> Reply
     _no_arguments(invocation)
     chat = _chat(invocation)
     if chat is None:
-        return error_reply(messages.SUBSCRIBE_IN_CHAT)
+        return error_reply(_(messages.SUBSCRIBE_IN_CHAT))
     destinations = _destinations(context)
     if await destinations.unsubscribe(*chat):
         return messages.unsubscribed()
@@ -60,5 +61,7 @@ async def subscriptions_command(invocation: Invocation, context: Context) -> Rep
 
 async def test_alert_command(invocation: Invocation, context: Context) -> Reply:
     _no_arguments(invocation)
-    deliveries = await _destinations(context).broadcast(messages.test_alert(invocation.user_id))
+    deliveries = await _destinations(context).broadcast(
+        lambda: messages.test_alert(invocation.user_id)
+    )
     return messages.test_alert_report(deliveries)

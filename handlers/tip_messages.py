@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dlbot.handlers.i18n import N_
 from dlbot.handlers.knowledge import Bilingual
 
-TIP_USAGE = "/tip [en|zh] [QUERY | TIP-ID | random]"
-TIP_SUMMARY = "/tip QUERY — a practical deep-learning tip (English or 中文); /tip — all topics"
+TIP_USAGE = N_("/tip [en|zh] [QUERY | TIP-ID | random]")
+TIP_SUMMARY = N_("/tip QUERY — a practical deep-learning tip (English or 中文); /tip — all topics")
 
 CATEGORY_NAMES = {
     "installation": Bilingual("Installation", "安装与环境"),

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from dlbot.handlers import wait_messages as text
 from dlbot.handlers.fleet import FleetQuery
-from dlbot.handlers.messages import count as plural
+from dlbot.handlers.i18n import _
 from dlbot.handlers.messages import unknown_host
 from dlbot.handlers.registry import TERMINAL, Context, Invocation, UsageError
 from dlbot.handlers.reply import Code, Reply, Table, error_reply, para
@@ -39,7 +39,7 @@ async def wait_command(
 ) -> Reply:
     waiter = _waiter(invocation)
     if waiter is None:
-        return error_reply(text.NEEDS_CHAT)
+        return error_reply(_(text.NEEDS_CHAT))
     if context.waits is None:
         raise RuntimeError("the service did not provide a waits query")
     waits: WaitsQuery = context.waits
@@ -47,21 +47,17 @@ async def wait_command(
         return _listing(await waits.waiting(waiter))
     if list(args) == ["cancel"]:
         stopped = await waits.cancel(waiter)
-        return Reply(blocks=(para(text.CANCELLED.format(count=plural(stopped, "wait"))),))
+        return Reply(blocks=(para(text.cancelled(stopped)),))
     count, host, span = _parse(args)
     if host is not None and await fleet.host(host) is None:
         return unknown_host(host, [])
     if (now_free := await _free_now(fleet, count, host)) is not None:
         return now_free
     if len(await waits.waiting(waiter)) >= MOST_WAITS:
-        return error_reply(text.TOO_MANY.format(most=MOST_WAITS))
+        return error_reply(_(text.TOO_MANY).format(most=MOST_WAITS))
     until = context.now + span
     await waits.add(waiter, count, host, until)
-    where = host or text.ANY_HOST
-    gpus = plural(count, "GPU")
-    message = text.WAITING.format(
-        count=gpus, where=where, are="is" if count == 1 else "are", until=f"{until:%m-%d %H:%M}"
-    )
+    message = text.waiting(count, host, f"{until:%m-%d %H:%M}")
     return Reply(blocks=(para(message),))
 
 
@@ -71,14 +67,14 @@ def _parse(args: Sequence[str]) -> tuple[int, str | None, timedelta]:
     if "--for" in words:
         at = words.index("--for")
         if at + 1 >= len(words):
-            raise UsageError(text.WAIT_USAGE)
+            raise UsageError(_(text.WAIT_USAGE))
         span = parse_duration(words[at + 1], LONGEST_WAIT)
         del words[at : at + 2]
     if not 1 <= len(words) <= 2 or not words[0].isdigit():
-        raise UsageError(text.BAD_COUNT.format(most=MOST_GPUS))
+        raise UsageError(_(text.BAD_COUNT).format(most=MOST_GPUS))
     count = int(words[0])
     if not 1 <= count <= MOST_GPUS:
-        raise UsageError(text.BAD_COUNT.format(most=MOST_GPUS))
+        raise UsageError(_(text.BAD_COUNT).format(most=MOST_GPUS))
     return count, (words[1] if len(words) == 2 else None), span
 
 
@@ -88,16 +84,16 @@ async def _free_now(fleet: FleetQuery, count: int, host: str | None) -> Reply | 
     for candidate in found.listed:
         if len(candidate.indexes) >= count and host in (None, candidate.host):
             gpus = ",".join(map(str, candidate.indexes[:count]))
-            are = "is" if count == 1 else "are"
-            head = text.FREE_NOW.format(count=plural(count, "GPU"), are=are, host=candidate.host)
+            head = text.free_now(count, candidate.host)
             return Reply(blocks=(para(head), Code(f"CUDA_VISIBLE_DEVICES={gpus}")))
     return None
 
 
 def _listing(waits: Sequence[WaitView]) -> Reply:
     if not waits:
-        return Reply(blocks=(para(text.NO_WAITS),))
+        return Reply(blocks=(para(_(text.NO_WAITS)),))
     rows = tuple(
-        (str(w.count), w.host or text.ANY_HOST, f"{w.expires_at:%m-%d %H:%M} UTC") for w in waits
+        (str(w.count), w.host or _(text.ANY_HOST), f"{w.expires_at:%m-%d %H:%M} UTC") for w in waits
     )
-    return Reply(blocks=(para(text.WAITS_TITLE), Table(("GPUs", "host", "until"), rows)))
+    columns = tuple(_(c) for c in text.WAITS_COLUMNS)
+    return Reply(blocks=(para(_(text.WAITS_TITLE)), Table(columns, rows)))

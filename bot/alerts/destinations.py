@@ -8,7 +8,7 @@ table is ignored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from dlbot.bot.platforms.errors import DeliveryError
 from dlbot.bot.platforms.table import BY_NAME, PLATFORMS
 from dlbot.bot.store import subscriptions
 from dlbot.handlers.destinations import DeliveryView, DestinationView
+from dlbot.handlers.i18n import Language, using
 from dlbot.handlers.reply import Reply
 
 if TYPE_CHECKING:
@@ -56,11 +57,17 @@ class ChatDestinations:
     """What /subscribe, /subscriptions and /test_alert see."""
 
     def __init__(
-        self, engine: AsyncEngine, settings: Settings, senders: Mapping[str, Sender]
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        senders: Mapping[str, Sender],
+        language: Callable[[str, str], Awaitable[Language]],
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._senders = senders
+        self._language = language
+        """A chat's language (its /lang, else DLBOT_LANGUAGE)."""
 
     async def subscribe(self, platform: str, chat_id: str, by: str | None) -> bool:
         return await subscriptions.subscribe(self._engine, platform, chat_id, by)
@@ -75,8 +82,9 @@ class ChatDestinations:
             for d in await destinations(self._engine, self._settings)
         ]
 
-    async def broadcast(self, reply: Reply) -> Sequence[DeliveryView]:
-        """One attempt to every destination, each reported (a test alert, not an outbox row)."""
+    async def broadcast(self, build: Callable[[], Reply]) -> Sequence[DeliveryView]:
+        """One attempt to every destination, in its language, each reported (a test alert,
+        not an outbox row)."""
         deliveries = []
         for destination in await destinations(self._engine, self._settings):
             sender = self._senders.get(destination.platform)
@@ -86,6 +94,8 @@ class ChatDestinations:
                     "%s is not running: not sent to %s", destination.platform, destination.chat_id
                 )
             else:
+                with using(await self._language(destination.platform, destination.chat_id)):
+                    reply = build()
                 try:
                     await sender.send(destination.chat_id, Outgoing(reply, kind="test"))
                     delivered = True

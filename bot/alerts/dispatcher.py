@@ -52,6 +52,7 @@ from dlbot.bot.store.models import table
 from dlbot.bot.store.run_models import Alert, OutboxRow
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.handlers.alert_messages import alert_reply
+from dlbot.handlers.i18n import Language, using
 from dlbot.handlers.reply import Image
 from dlbot.wire import utc_now
 
@@ -98,6 +99,7 @@ class Dispatcher:
         *,
         replica: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        language: Callable[[str, str], Awaitable[Language]] | None = None,
         images: AlertImages = no_images,
     ) -> None:
         self._engine = engine
@@ -106,6 +108,7 @@ class Dispatcher:
         self._connecting = connecting
         self.replica = replica or replica_id()
         self._lease = lease
+        self._language = language
         self._wake = asyncio.Event()
         self._lanes: dict[Destination, asyncio.Task[None]] = {}
         self._missed: set[Destination] = set()
@@ -263,18 +266,25 @@ class Dispatcher:
             )
             return False
         payload = dict(row.payload)
-        reply = alert_reply(row.kind, payload, destination.platform, row.alert_id)
-        try:
-            pictures = await self._images(row.kind, payload)
-        except Exception:
-            log.exception("%s: its chart could not be drawn; sending it without", where)
-            pictures = ()
+        language: Language = "en"
+        if self._language is not None:
+            language = await self._language(destination.platform, destination.chat_id)
+        with using(language):  # the alert's words, its chart's and the sender's own
+            reply = alert_reply(row.kind, payload, destination.platform, row.alert_id)
+            try:
+                pictures = await self._images(row.kind, payload)
+            except Exception:
+                log.exception("%s: its chart could not be drawn; sending it without", where)
+                pictures = ()
         reply = replace(reply, blocks=(*reply.blocks, *pictures))
         try:
             async with asyncio.timeout(self._lease.total_seconds() / 2):
-                thread = await thread_for(self._engine, row.kind, payload, destination)
-                message = Outgoing(reply, row.kind, payload, thread.message_id, thread.broadcast)
-                message_ids = await sender.send(destination.chat_id, message)
+                with using(language):
+                    thread = await thread_for(self._engine, row.kind, payload, destination)
+                    message = Outgoing(
+                        reply, row.kind, payload, thread.message_id, thread.broadcast
+                    )
+                    message_ids = await sender.send(destination.chat_id, message)
         except Rejected as exc:
             log.error("%s failed for good: %s", where, exc)
             await self._update(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.store.usage import Series, StoreUsage, UsageSeries, Window
 from dlbot.handlers import usage_messages as text
+from dlbot.handlers.i18n import _
 from dlbot.handlers.reply import Image
 from dlbot.handlers.usage_views import UsageAnswer
 
@@ -65,7 +66,7 @@ class UsageCharts:
         series = await self.fleet_series(window)
         totals = await self.store.fleet_total(window)
         users = await self.store.user_totals(window)
-        title = text.CHART_TITLE.format(target=text.THE_FLEET, window=label)
+        title = text.CHART_TITLE.format(target=text.CHART_FLEET, window=label)
         return UsageAnswer(
             png=await self._draw(series, title),
             utilization=totals.utilization,
@@ -98,18 +99,21 @@ class UsageCharts:
 
     async def alert_images(self, kind: str, payload: Mapping[str, Any]) -> tuple[Image, ...]:
         """Pictures an alert carries, drawn when it is sent: a digest's fleet chart over the
-        payload's window (nothing when that window holds no data)."""
+        payload's window (nothing when that window holds no data); its alt text in the
+        destination's language, which the dispatcher sets."""
         if kind != DIGEST_KIND:
             return ()
         window = Window(
             datetime.fromisoformat(payload["since"]), datetime.fromisoformat(payload["until"])
         )
-        title = text.CHART_TITLE.format(target=text.THE_FLEET, window="24h")
+        title = text.CHART_TITLE.format(target=text.CHART_FLEET, window="24h")
         png = await self._draw(await self.fleet_series(window), title)
         if png is None:
             return ()
         return (
-            Image(png, f"usage-fleet-{payload.get('date', 'digest')}.png", text.DIGEST_CHART_ALT),
+            Image(
+                png, f"usage-fleet-{payload.get('date', 'digest')}.png", _(text.DIGEST_CHART_ALT)
+            ),
         )
 
     @staticmethod

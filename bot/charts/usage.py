@@ -59,7 +59,7 @@ def render_host_usage(series: UsageSeries, host: str, window: str = "24h") -> by
 
 
 def render_fleet_usage(series: UsageSeries, window: str = "24h") -> bytes:
-    return render_usage(series, text.CHART_TITLE.format(target=text.THE_FLEET, window=window))
+    return render_usage(series, text.CHART_TITLE.format(target=text.CHART_FLEET, window=window))
 
 
 def render_user_usage(series: UserSeries, window: str = "24h") -> bytes:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dlbot.handlers.i18n import _
+
 CONFIG_INVALID = "The chat configuration in .env is not usable:"
 
 
 def reply_cut(omitted: int) -> str:
-    return f"… {omitted} more parts of this reply are not shown. Ask for less (e.g. one host)."
+    return _("… {n} more parts of this reply are not shown. Ask for less (e.g. one host).").format(
+        n=omitted
+    )
 
 
 CONNECT_FAILED = "%s: could not connect (%s); trying again in %.0fs"

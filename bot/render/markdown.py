@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from dlbot.bot.render.split import Escape
 from dlbot.bot.render.text import table_text
+from dlbot.handlers.i18n import _, using
 from dlbot.handlers.reply import (
     Block,
     Bold,
@@ -40,12 +41,18 @@ def render_markdown(
     reply: Reply, escape: Escape, limit: int, measure: Measure = len, *, links: bool = True
 ) -> str:
     """The reply as one markdown message of at most ``limit`` (as ``measure`` counts)."""
-    parts = [_block(block, escape, links) for block in reply.blocks]
+    with using(reply.language):  # a chart's stand-in line, a cut reply's last line
+        return _fitted(
+            [_block(block, escape, links) for block in reply.blocks], escape, limit, measure
+        )
+
+
+def _fitted(parts: list[str], escape: Escape, limit: int, measure: Measure) -> str:
     kept: list[str] = []
     for index, part in enumerate(parts):
         candidate = "\n\n".join([*kept, part])
         if measure(candidate) > limit:
-            cut = escape(f"… {len(parts) - index} more parts not shown")
+            cut = escape(_("… {n} more parts not shown").format(n=len(parts) - index))
             while kept and measure("\n\n".join([*kept, cut])) > limit:
                 kept.pop()
             return "\n\n".join([*kept, cut]) if kept else _clip(part, limit, measure)

@@ -1,4 +1,4 @@
-"""Chat-side tables: the Slack channels and Telegram chats subscribed to alerts."""
+"""Chat-side tables: the chats subscribed to alerts, and the language each chat chose."""
 
 from __future__ import annotations
 
@@ -21,3 +21,17 @@ class Subscription(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class ChatLanguage(Base):
+    """The language a chat chose with /lang (else it gets DLBOT_LANGUAGE)."""
+
+    __tablename__ = "chat_languages"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

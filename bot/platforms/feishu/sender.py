@@ -31,6 +31,7 @@ from dlbot.bot.platforms.http import post_json
 from dlbot.bot.platforms.messages import reply_cut
 from dlbot.bot.platforms.webhook_base import OneUrlSender, json_bytes, required
 from dlbot.bot.render.text import table_text
+from dlbot.handlers.i18n import using
 from dlbot.handlers.reply import (
     Block,
     Bold,
@@ -82,7 +83,8 @@ def render_feishu(reply: Reply) -> dict[str, Any]:
     title = ""
     if blocks and isinstance(first := blocks[0], Heading):
         title, blocks = defuse(first.text[:MAX_TITLE_CHARS]), blocks[1:]
-    return _fitted(title, [line for line in map(_line, blocks) if line])
+    with using(reply.language):  # the words of a cut reply's last line
+        return _fitted(title, [line for line in map(_line, blocks) if line])
 
 
 def _fitted(title: str, lines: list[Line]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from dlbot.bot.platforms.slack.sender import SlackSender
 from dlbot.bot.platforms.slack.spelling import ROOT_COMMAND, spell
 from dlbot.handlers import action_messages
 from dlbot.handlers.actions import Press
+from dlbot.handlers.i18n import _, using
 from dlbot.handlers.registry import failure_reply
 from dlbot.handlers.reply import Reply, error_reply, images
 
@@ -187,14 +188,15 @@ class SlackFrontEnd:
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         channel_id, user_id = body.get("channel_id"), body.get("user_id")
-        try:
-            if not self._allowed(body.get("team_id"), channel_id):
-                reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
-            else:
-                text = command_text(str(body.get("command", "")), str(body.get("text", "")))
-                reply = await self._run(text, user_id, channel_id)
-        except Exception:
-            reply = failure_reply("slack command")
+        with using(self.settings.language):  # a refusal or failure; commands use the chat's
+            try:
+                if not self._allowed(body.get("team_id"), channel_id):
+                    reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
+                else:
+                    text = command_text(str(body.get("command", "")), str(body.get("text", "")))
+                    reply = await self._run(text, user_id, channel_id)
+            except Exception:
+                reply = failure_reply("slack command")
         try:
             await self.sender.respond(respond, reply)
         except DeliveryError as exc:
@@ -213,14 +215,15 @@ class SlackFrontEnd:
         channel_id, user_id = event.get("channel"), event.get("user")
         if channel_id is None or user_id is None:
             return
-        try:
-            if not self._allowed(body.get("team_id"), channel_id):
-                reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
-            else:
-                text = LEADING_MENTIONS.sub("", str(event.get("text", "")))
-                reply = await self._run(text, user_id, channel_id)
-        except Exception:
-            reply = failure_reply("slack mention")
+        with using(self.settings.language):
+            try:
+                if not self._allowed(body.get("team_id"), channel_id):
+                    reply = error_reply(messages.refusal(body.get("team_id"), channel_id))
+                else:
+                    text = LEADING_MENTIONS.sub("", str(event.get("text", "")))
+                    reply = await self._run(text, user_id, channel_id)
+            except Exception:
+                reply = failure_reply("slack mention")
         try:
             await self.sender.reply_to_mention(channel_id, user_id, reply, event.get("thread_ts"))
         except DeliveryError as exc:
@@ -242,13 +245,14 @@ class SlackFrontEnd:
         user_id = user.get("id")
         if not isinstance(user_id, str) or not isinstance(channel_id, str):
             return
-        try:
-            if not self._allowed(team_id, channel_id):
-                reply = error_reply(messages.refusal(team_id, channel_id))
-            else:
-                reply = await self._press(action, user, channel_id)
-        except Exception:
-            reply = failure_reply("slack button")
+        with using(self.settings.language):  # a refusal or failure; a press uses the chat's
+            try:
+                if not self._allowed(team_id, channel_id):
+                    reply = error_reply(messages.refusal(team_id, channel_id))
+                else:
+                    reply = await self._press(action, user, channel_id)
+            except Exception:
+                reply = failure_reply("slack button")
         try:
             await self.sender.respond(respond, reply, follow_up=True)
         except DeliveryError as exc:
@@ -258,7 +262,7 @@ class SlackFrontEnd:
         name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
         value = str(action.get("value", ""))
         if not value.isdigit():
-            return error_reply(action_messages.UNKNOWN_BUTTON)
+            return error_reply(_(action_messages.UNKNOWN_BUTTON))
         user_id = str(user["id"])
         press = Press(
             action=name,

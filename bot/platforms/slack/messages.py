@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-FALLBACK = "dlbot reply"
+from dlbot.handlers.i18n import N_, _
+
+FALLBACK = N_("dlbot reply")
 SOCKET_MODE = "Slack front end: Socket Mode (no public URL needed), workspace %s"
 HTTP_MODE = "Slack front end: HTTP mode, Slack posts to POST /slack/events, workspace %s"
 RETRY_IGNORED = "Slack: %s was handled already; its retry is acknowledged, not run again"
@@ -22,7 +24,7 @@ HTTP_NEEDS_SECRET = (
 
 
 def refusal(team_id: str | None, channel_id: str | None) -> str:
-    return (
-        f"dlbot does not answer here (workspace {team_id or '?'}, channel {channel_id or '?'}). "
+    return _(
+        "dlbot does not answer here (workspace {team}, channel {channel}). "
         "An admin can allow it with SLACK_ALLOWED_TEAMS or SLACK_ALLOWED_CHANNELS."
-    )
+    ).format(team=team_id or "?", channel=channel_id or "?")

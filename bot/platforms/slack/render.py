@@ -15,6 +15,7 @@ from dlbot.bot.platforms import messages
 from dlbot.bot.platforms.slack.messages import FALLBACK
 from dlbot.bot.render.split import escaped_chunks, pack
 from dlbot.bot.render.text import table_text
+from dlbot.handlers.i18n import _, using
 from dlbot.handlers.reply import (
     Block,
     Bold,
@@ -61,7 +62,9 @@ def render_slack(reply: Reply) -> SlackMessage:
     actions = [_actions(reply.actions)] if reply.actions else []
     if len(blocks) + len(actions) > MAX_BLOCKS:
         kept = blocks[: MAX_BLOCKS - len(actions) - 1]
-        blocks = [*kept, _section(escape(messages.reply_cut(len(blocks) - len(kept))))]
+        with using(reply.language):
+            cut = messages.reply_cut(len(blocks) - len(kept))
+        blocks = [*kept, _section(escape(cut))]
     return SlackMessage(blocks=blocks + actions, text=fallback_text(reply))
 
 
@@ -91,7 +94,8 @@ def fallback_text(reply: Reply) -> str:
                 return _clip_escaped(text, MAX_FALLBACK_CHARS)
             case Paragraph(spans):
                 return _clip_escaped("".join(s.text for s in spans), MAX_FALLBACK_CHARS)
-    return FALLBACK
+    with using(reply.language):
+        return _(FALLBACK)
 
 
 def _block(block: Block) -> list[SlackBlock]:

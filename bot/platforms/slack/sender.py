@@ -26,6 +26,7 @@ from dlbot.bot.platforms.base import Outgoing
 from dlbot.bot.platforms.errors import DeliveryError, RateLimited, Rejected, Unavailable
 from dlbot.bot.platforms.slack.render import render_slack
 from dlbot.handlers import usage_messages
+from dlbot.handlers.i18n import _, using
 from dlbot.handlers.reply import Image, Reply, error_reply, images
 
 log = logging.getLogger("dlbot.chat.slack")
@@ -103,7 +104,8 @@ class SlackSender:
                 else usage_messages.CHART_NOT_POSTED
             )
             try:
-                await tell(note.format(error=error))
+                with using(reply.language):  # Slack's own error codes stay as they are
+                    await tell(_(note).format(error=_(error)))
             except DeliveryError as exc:
                 log.warning("the note about chart %s was not delivered: %s", image.filename, exc)
         return shared
@@ -112,6 +114,7 @@ class SlackSender:
         self, chat_id: str, image: Image, thread_ts: str | None, shared: list[str]
     ) -> str | None:
         """Share one image; None when it went, else what Slack said (logged, not raised)."""
+        detail = ""
         try:
             response = await self.client.files_upload_v2(
                 channel=chat_id,
@@ -126,18 +129,19 @@ class SlackSender:
             error = str(data.get("error", "")) if isinstance(data, dict) else ""
             error = error or f"HTTP {exc.response.status_code}"
         except SlackRequestError as exc:  # the upload URL answered other than 200
-            error = "an upload failure"
+            error = usage_messages.UPLOAD_FAILED
             log.debug("upload of %s failed: %s", image.filename, exc)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            error = f"no answer ({type(exc).__name__})"
+            error, detail = usage_messages.NO_ANSWER, f" ({type(exc).__name__})"
         else:
             shared.extend(str(f["id"]) for f in response.get("files") or [])
             return None
         log.warning(
-            "chart %s not posted to %s (%s); the text was, so it is not retried",
+            "chart %s not posted to %s (%s%s); the text was, so it is not retried",
             image.filename,
             chat_id,
             error,
+            detail,
         )
         return error
 

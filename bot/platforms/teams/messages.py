@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dlbot.handlers.i18n import _
+
 URL_NOT_HTTPS = (
     'TEAMS_WEBHOOK_URL must be an https:// URL (the Workflows "When a Teams webhook request is '
     "received\" trigger's URL); plain http:// is accepted only to 127.0.0.1 or localhost."
@@ -14,4 +16,4 @@ CONNECTOR_RETIRED = (
 
 
 def parts_cut(omitted: int) -> str:
-    return f"… {omitted} more parts not shown"
+    return _("… {n} more parts not shown").format(n=omitted)

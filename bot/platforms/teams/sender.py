@@ -24,6 +24,7 @@ from dlbot.bot.platforms.teams import messages
 from dlbot.bot.platforms.teams.settings import TeamsSettings
 from dlbot.bot.platforms.webhook_base import OneUrlSender, json_bytes, required
 from dlbot.bot.render.text import table_text
+from dlbot.handlers.i18n import using
 from dlbot.handlers.reply import (
     Block,
     Bold,
@@ -62,10 +63,13 @@ def escape(text: str) -> str:
 
 def render_teams(reply: Reply) -> dict[str, Any]:
     """The message, at most ``MAX_MESSAGE_BYTES`` as sent."""
-    elements = [_element(block) for block in reply.blocks]
+    with using(reply.language):  # a chart's stand-in line, a cut card's last line
+        elements = [_element(block) for block in reply.blocks]
     body: list[Element] = []
     for index, element in enumerate(elements):
-        cut = _text(escape(messages.parts_cut(len(elements) - index)), isSubtle=True)
+        with using(reply.language):
+            said = messages.parts_cut(len(elements) - index)
+        cut = _text(escape(said), isSubtle=True)
         if len(json_bytes(_message([*body, element, cut]))) > MAX_MESSAGE_BYTES:
             body.append(cut)
             break

@@ -44,6 +44,7 @@ from dlbot.handlers import action_messages
 from dlbot.handlers.action_buttons import decode
 from dlbot.handlers.actions import Press
 from dlbot.handlers.commands import REGISTRY
+from dlbot.handlers.i18n import Language, _, using
 from dlbot.handlers.registry import failure_reply
 from dlbot.handlers.reply import Reply, error_reply
 
@@ -75,10 +76,11 @@ def _with_is_bot(data: Any) -> Any:
     return data
 
 
-def menu(admin: bool) -> list[BotCommand]:
+def menu(admin: bool, language: Language) -> list[BotCommand]:
     """The registry's commands for ``set_my_commands``: admin commands only in admins' menus."""
     shown = REGISTRY.commands if admin else REGISTRY.public()
-    return [BotCommand(c.name, c.summary[:MAX_DESCRIPTION_CHARS] or c.name) for c in shown]
+    with using(language):
+        return [BotCommand(c.name, _(c.summary)[:MAX_DESCRIPTION_CHARS] or c.name) for c in shown]
 
 
 class TelegramFrontEnd:
@@ -116,10 +118,13 @@ class TelegramFrontEnd:
         settings = self.settings
         await self.application.initialize()
         bot = self.application.bot
-        await bot.set_my_commands(menu(admin=False))
+        await bot.set_my_commands(menu(admin=False, language=self.settings.language))
         for admin in telegram_admins(settings.admins):
             try:
-                await bot.set_my_commands(menu(admin=True), scope=BotCommandScopeChat(admin))
+                await bot.set_my_commands(
+                    menu(admin=True, language=self.settings.language),
+                    scope=BotCommandScopeChat(admin),
+                )
             except TelegramError as exc:  # e.g. an admin who never opened a chat with the bot
                 log.warning(messages.ADMIN_MENU_FAILED, admin, exc)
         if self.webhook:
@@ -183,10 +188,11 @@ class TelegramFrontEnd:
         if message is None or message.text is None or self._addressed_elsewhere(message.text):
             return
         chat_id = str(message.chat.id)
-        try:
-            reply = await self._reply(message.text, chat_id, message.from_user)
-        except Exception:
-            reply = failure_reply("telegram command")
+        with using(self.settings.language):  # a refusal or failure; commands use the chat's
+            try:
+                reply = await self._reply(message.text, chat_id, message.from_user)
+            except Exception:
+                reply = failure_reply("telegram command")
         try:
             await retry_briefly(
                 lambda: self.sender.post(chat_id, reply, message.message_id), "telegram reply"
@@ -210,10 +216,11 @@ class TelegramFrontEnd:
             return
         message = query.message
         chat_id = str(message.chat.id) if message is not None else None
-        try:
-            reply = await self._button_reply(query, chat_id)
-        except Exception:
-            reply = failure_reply("telegram button")
+        with using(self.settings.language):  # a refusal or failure; a press uses the chat's
+            try:
+                reply = await self._button_reply(query, chat_id)
+            except Exception:
+                reply = failure_reply("telegram button")
         text = render_text(reply)
         alone = reply.visibility == "private" and len(text) <= MAX_ANSWER_CHARS
         try:
@@ -234,7 +241,7 @@ class TelegramFrontEnd:
             return error_reply(messages.refusal(chat_id or "?"))
         decoded = decode(query.data or "")
         if decoded is None:
-            return error_reply(action_messages.UNKNOWN_BUTTON)
+            return error_reply(_(action_messages.UNKNOWN_BUTTON))
         user = query.from_user
         action, alert_id = decoded
         press = Press(

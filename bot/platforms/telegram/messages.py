@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dlbot.handlers.i18n import _
+
 POLLING = "Telegram front end: polling getUpdates as @%s"
 POLLING_STOPPED = "Telegram front end: stopped polling as @%s (another replica leads)"
 WEBHOOK = "Telegram front end: webhook at %s (POST /telegram/webhook) as @%s"
@@ -28,7 +30,7 @@ WEBHOOK_WITHOUT_TOKEN = "TELEGRAM_MODE=webhook is set but TELEGRAM_BOT_TOKEN is 
 
 
 def refusal(chat_id: str) -> str:
-    return (
-        f"This chat ({chat_id}) may not use dlbot. An admin can allow it by adding {chat_id} "
+    return _(
+        "This chat ({chat}) may not use dlbot. An admin can allow it by adding {chat} "
         "to TELEGRAM_ALLOWED_CHATS."
-    )
+    ).format(chat=chat_id)

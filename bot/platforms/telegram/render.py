@@ -12,6 +12,7 @@ from dlbot.bot.platforms import messages
 from dlbot.bot.render.split import escaped_chunks, pack
 from dlbot.bot.render.text import table_text
 from dlbot.handlers.action_buttons import encode
+from dlbot.handlers.i18n import using
 from dlbot.handlers.reply import (
     Block,
     Bold,
@@ -41,7 +42,9 @@ def render_telegram(reply: Reply) -> list[str]:
     sent = pack(pieces, MAX_MESSAGE_CHARS, BLOCK_SEPARATOR)
     if len(sent) > MAX_MESSAGES:
         kept = sent[: MAX_MESSAGES - 1]
-        sent = [*kept, escape(messages.reply_cut(len(sent) - len(kept)))]
+        with using(reply.language):
+            cut = messages.reply_cut(len(sent) - len(kept))
+        sent = [*kept, escape(cut)]
     return sent
 
 
