@@ -193,6 +193,7 @@ async def healthz(service: ServiceDep) -> dict[str, object]:
 
 
 async def metrics(
+    request: Request,
     service: ServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Response:
@@ -208,12 +209,31 @@ async def metrics(
     ):
         raise HTTPException(401, "missing or wrong metrics token", headers=_BEARER)
     service.metrics.set_platforms(service.platforms.connected())
+    gzipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
     try:
-        fleet = await service.scraper.scrape()  # in a worker process (FleetScraper)
+        # The fleet's families come from a worker process (FleetScraper), compressed there.
+        body = await service.scraper.scrape(generate_latest(service.metrics.registry), gzipped)
     except BrokenProcessPool:
         raise HTTPException(503, METRICS_WORKER_DIED, headers={"Retry-After": "1"}) from None
-    body = generate_latest(service.metrics.registry) + fleet
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    headers = {"Vary": "Accept-Encoding"} | ({"Content-Encoding": "gzip"} if gzipped else {})
+    return Response(body, media_type=CONTENT_TYPE_LATEST, headers=headers)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (Prometheus sends ``gzip``)."""
+    for part in accept_encoding.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip"):
+            q = params.strip().lower().removeprefix("q=")
+            return not params.strip() or _quality(q) > 0
+    return False
+
+
+def _quality(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
 
 
 METRICS_WORKER_DIED = "the metrics worker process ended during this scrape; scrape again"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import timedelta
 
 import httpx
@@ -70,3 +71,28 @@ async def test_a_scrape_whose_worker_process_dies_is_refused_and_the_next_one_wo
     again = await client.get("/metrics")
     assert again.status_code == 200
     assert 'dlbot_host_up{host="gpu-01"} 1.0' in again.text.splitlines()
+
+
+async def test_a_scraper_that_takes_gzip_gets_the_page_compressed(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    """Prometheus asks for gzip: the page (45 MB at 10,000 hosts) is compressed in the worker
+    process; a client that does not take gzip gets it plain."""
+    await ingest(service, report(host="gpu-01", gpus=1))
+    plain = await client.get("/metrics", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    raw = b""
+    async with client.stream("GET", "/metrics", headers={"Accept-Encoding": "gzip"}) as zipped:
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert "Accept-Encoding" in zipped.headers["vary"]
+        async for chunk in zipped.aiter_raw():
+            raw += chunk
+    page = gzip.decompress(raw).decode()
+    for wanted in (
+        "# TYPE dlbot_reports_ingested_total counter",
+        'dlbot_host_up{host="gpu-01"} 1.0',
+    ):
+        assert wanted in page.splitlines()
+        assert wanted in plain.text.splitlines()
+    refused = await client.get("/metrics", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in refused.headers
