@@ -3,7 +3,8 @@
 English is written in the source and marked: ``_("...")`` and ``ngettext(...)`` translate where
 they run; ``N_("...")`` marks a module-level constant, translated with ``_()`` where it is used.
 The language is a context variable: the service sets it around a command (the chat's /lang,
-else DLBOT_LANGUAGE), the alert dispatcher around each destination's alert. A Reply records
+else DLBOT_LANGUAGE), the alert dispatcher around each destination's alert, the status page
+around each request (the browser's Accept-Language, else DLBOT_LANGUAGE). A Reply records
 the language it was written in, so a renderer's own words (a cut reply's last line) match.
 
 The Chinese text lives in ``handlers/locale/zh/LC_MESSAGES/dlbot.po``; the compiled

@@ -2,14 +2,16 @@
 
 Server-rendered HTML (Jinja2, autoescaped: host, process and run names and exception lines come
 from the hosts) with one stylesheet and no script; the Content-Security-Policy allows none.
-Access: see ``page_access``. The routes are listed in ``PAGE_ROUTES`` at the bottom.
+Access: see ``page_access``. Every page speaks the language ``page_language`` picks for the
+request (its text is in ``page_messages``). The routes are listed in ``PAGE_ROUTES`` at the bottom.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from functools import wraps
 from importlib.resources import files
 from typing import Any
 
@@ -29,10 +31,12 @@ from dlbot.bot.api.page_access import (
     session_value,
     token_matches,
 )
+from dlbot.bot.api.page_language import HTML_LANG, page_language
 from dlbot.bot.api.page_view import (
     IdleHeld,
     fleet_totals,
     gpu_row,
+    host_metrics,
     host_row,
     pager,
     run_row,
@@ -41,6 +45,7 @@ from dlbot.bot.api.page_view import (
 from dlbot.bot.service import Service
 from dlbot.bot.settings import Settings
 from dlbot.bot.store.usage import Window, last
+from dlbot.handlers.i18n import _, current, using
 from dlbot.handlers.run_views import RunView
 from dlbot.wire import utc_now
 
@@ -75,6 +80,7 @@ TEMPLATES = Jinja2Templates(
     )
 )
 TEMPLATES.env.globals["text"] = text
+TEMPLATES.env.globals["_"] = _
 STYLESHEET = files("dlbot.bot.api").joinpath("static/page.css").read_bytes()
 
 
@@ -88,7 +94,27 @@ def _server(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _in_page_language(endpoint: Endpoint) -> Endpoint:
+    """Run ``endpoint`` in the request's language (``page_language``), and say which."""
+
+    @wraps(endpoint)
+    async def localized(request: Request) -> Response:
+        accept_language = request.headers.get("accept-language")
+        language = page_language(accept_language, _service(request).settings.language)
+        with using(language):
+            response = await endpoint(request)
+        response.headers["Content-Language"] = HTML_LANG[language]
+        response.headers["Vary"] = "Accept-Language"
+        return response
+
+    return localized
+
+
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    context.setdefault("lang", HTML_LANG[current()])
     context.setdefault("refresh_s", None)
     context.setdefault("signed_in", False)
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status, headers=HEADERS)
@@ -97,6 +123,7 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> R
 def _message(
     request: Request, status: int, title: str, *lines: str, login_help: bool = False
 ) -> Response:
+    """A page of a title and lines, already in the request's language."""
     settings = _service(request).settings
     return _render(
         request,
@@ -114,10 +141,15 @@ def _refusal(request: Request) -> Response | None:
     """The answer for a request that may not see the page, or None when it may."""
     access = page_access(request, _service(request).settings)
     if access is Access.OFF:
-        return _message(request, 404, text.PAGE_OFF_TITLE, text.PAGE_OFF)
+        return _message(request, 404, _(text.PAGE_OFF_TITLE), _(text.PAGE_OFF))
     if access is Access.NOT_SIGNED_IN:
-        return _message(request, 401, text.NOT_SIGNED_IN_TITLE, login_help=True)
+        return _message(request, 401, _(text.NOT_SIGNED_IN_TITLE), login_help=True)
     return None
+
+
+def _no_such_host(request: Request, name: str) -> Response:
+    no_such_host = _(text.NO_SUCH_HOST).format(host=name)
+    return _message(request, 404, _(text.NO_SUCH_HOST_TITLE), no_such_host)
 
 
 def _chart_window(now: datetime) -> Window:
@@ -154,20 +186,21 @@ async def fleet_page(request: Request) -> Response:
     counts = await service.fleet.counts(settings.idle_min_memory_mib, settings.idle_max_utilization)
     pages = pager(request.query_params.get("page"), counts.hosts, HOSTS_PER_PAGE)
     if pages is None:
-        return _message(request, 400, text.BAD_PAGE_TITLE, text.BAD_PAGE.format(path=FLEET_PATH))
+        bad_page = _(text.BAD_PAGE).format(path=FLEET_PATH)
+        return _message(request, 400, _(text.BAD_PAGE_TITLE), bad_page)
     now, idle = utc_now(), _idle_held(settings)
     hosts = await service.fleet.hosts_page(pages.offset, pages.per_page)
     active, recent = await _runs(service, None, MAX_RECENT_RUNS)
     return _render(
         request,
         "fleet.html",
-        title=text.FLEET_TITLE,
+        title=_(text.FLEET_TITLE),
         refresh_s=REFRESH_S,
         signed_in=True,
         hosts=[host_row(host, idle, now) for host in hosts],
         totals=fleet_totals(counts),
         pager=pages,
-        legend=text.IDLE_HELD_LEGEND.format(
+        legend=_(text.IDLE_HELD_LEGEND).format(
             memory=settings.idle_min_memory_mib,
             utilization=settings.idle_max_utilization,
             minutes=settings.idle_minutes,
@@ -183,7 +216,7 @@ async def host_page(request: Request) -> Response:
     service, name = _service(request), request.path_params["name"]
     host = await service.fleet.host(name)
     if host is None:
-        return _message(request, 404, text.NO_SUCH_HOST_TITLE, text.NO_SUCH_HOST.format(host=name))
+        return _no_such_host(request, name)
     now, idle = utc_now(), _idle_held(service.settings)
     history = await service.usage.store.host(name, _chart_window(now))
     active, recent = await _runs(service, name, MAX_RECENT_HOST_RUNS)
@@ -196,11 +229,12 @@ async def host_page(request: Request) -> Response:
         host=host,
         row=host_row(host, idle, now),
         seen=seen(host, now),
+        metrics=host_metrics(host),
         gpus=[gpu_row(g, idle) for g in host.gpus],
         chart_hours=CHART_HOURS,
         has_chart=history is not None and not history.empty,
-        chart_alt=text.CHART_ALT.format(host=host.name, hours=CHART_HOURS),
-        no_history=text.NO_HISTORY.format(host=host.name, hours=CHART_HOURS),
+        chart_alt=_(text.CHART_ALT).format(host=host.name, hours=CHART_HOURS),
+        no_history=_(text.NO_HISTORY).format(host=host.name, hours=CHART_HOURS),
         **_runs_context(active, recent, now),
     )
 
@@ -213,10 +247,10 @@ async def usage_chart(request: Request) -> Response:
     # The /usage chart of the host, drawn off the event loop by bot/charts.
     chart = await service.usage.host(name, window.since, window.until, CHART_LABEL)
     if chart is None:
-        return _message(request, 404, text.NO_SUCH_HOST_TITLE, text.NO_SUCH_HOST.format(host=name))
+        return _no_such_host(request, name)
     if chart.png is None:
-        no_history = text.NO_HISTORY.format(host=name, hours=CHART_HOURS)
-        return _message(request, 404, text.NO_HISTORY_TITLE, no_history)
+        no_history = _(text.NO_HISTORY).format(host=name, hours=CHART_HOURS)
+        return _message(request, 404, _(text.NO_HISTORY_TITLE), no_history)
     return Response(chart.png, media_type="image/png", headers=HEADERS)
 
 
@@ -225,14 +259,15 @@ async def login(request: Request) -> Response:
     to the page, without the token in its address bar or history."""
     token = _service(request).settings.page_token
     if token is None:
-        return _message(request, 404, text.LOGIN_OFF_TITLE, text.LOGIN_OFF)
+        return _message(request, 404, _(text.LOGIN_OFF_TITLE), _(text.LOGIN_OFF))
     given = request.query_params.get("token", "")
     if not given:
-        return _message(request, 400, text.LOGIN_MISSING_TITLE, login_help=True)
+        return _message(request, 400, _(text.LOGIN_MISSING_TITLE), login_help=True)
     client = request.client.host if request.client else "?"
     if not token_matches(given, token):
         log.info("status page: refused a wrong page token from %s; no cookie set", client)
-        return _message(request, 403, text.WRONG_TOKEN_TITLE, text.WRONG_TOKEN, login_help=True)
+        wrong = _(text.WRONG_TOKEN)
+        return _message(request, 403, _(text.WRONG_TOKEN_TITLE), wrong, login_help=True)
     log.info("status page: signed in a browser from %s", client)
     response = RedirectResponse(FLEET_PATH, status_code=303, headers=HEADERS)
     response.set_cookie(
@@ -248,7 +283,7 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    response = _message(request, 200, text.SIGNED_OUT_TITLE, text.SIGNED_OUT)
+    response = _message(request, 200, _(text.SIGNED_OUT_TITLE), _(text.SIGNED_OUT))
     response.delete_cookie(
         COOKIE,
         path=COOKIE_PATH,
@@ -264,10 +299,12 @@ async def stylesheet(_request: Request) -> Response:
 
 
 PAGE_ROUTES: list[BaseRoute] = [
-    Route(FLEET_PATH, fleet_page, methods=["GET"]),
-    Route(f"{FLEET_PATH}/hosts/{{name}}", host_page, methods=["GET"]),
-    Route(f"{FLEET_PATH}/hosts/{{name}}/usage.png", usage_chart, methods=["GET"]),
+    Route(FLEET_PATH, _in_page_language(fleet_page), methods=["GET"]),
+    Route(f"{FLEET_PATH}/hosts/{{name}}", _in_page_language(host_page), methods=["GET"]),
+    Route(
+        f"{FLEET_PATH}/hosts/{{name}}/usage.png", _in_page_language(usage_chart), methods=["GET"]
+    ),
     Route(f"{FLEET_PATH}/page.css", stylesheet, methods=["GET"]),
-    Route(f"{FLEET_PATH}/logout", logout, methods=["POST"]),
-    Route("/login", login, methods=["GET"]),
+    Route(f"{FLEET_PATH}/logout", _in_page_language(logout), methods=["POST"]),
+    Route("/login", _in_page_language(login), methods=["GET"]),
 ]

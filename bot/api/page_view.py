@@ -1,5 +1,5 @@
 """The status page's rows, built from the views the chat commands read: small pure functions,
-so the templates only print text."""
+so the templates only print text, in the language current when they run."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from dlbot.bot.api import page_messages as text
 from dlbot.bot.store.fleet import FleetCounts
 from dlbot.handlers import run_messages
 from dlbot.handlers.fleet import GpuView, HostView
+from dlbot.handlers.i18n import _
 from dlbot.handlers.messages import ago, duration
 from dlbot.handlers.run_views import RunView
 
@@ -88,6 +90,7 @@ class GpuRow:
     index: int
     model: str
     state: GpuState
+    state_label: str
     utilization: str
     memory: str
     temperature: str
@@ -124,9 +127,21 @@ def _clip(text: str, limit: int) -> str:
 
 
 def seen(host: HostView, now: datetime) -> str:
-    when = f"{host.last_seen_at:%Y-%m-%d %H:%M} UTC"
-    state = "online" if host.online else "offline"
-    return f"{state}, last report {ago(host.last_seen_at, now)} ({when})"
+    said = _(text.SEEN_ONLINE if host.online else text.SEEN_OFFLINE)
+    return said.format(ago=ago(host.last_seen_at, now), moment=host.last_seen_at)
+
+
+def host_metrics(host: HostView) -> str:
+    """The host's own CPU, load and memory, as far as its agent reports them."""
+    parts = []
+    if host.cpu_percent is not None:
+        parts.append(_(text.HOST_CPU).format(percent=host.cpu_percent))
+    if host.load1 is not None:
+        parts.append(_(text.HOST_LOAD).format(load=host.load1))
+    if host.memory_used_mib is not None and host.memory_total_mib:
+        used, total = host.memory_used_mib / 1024, host.memory_total_mib / 1024
+        parts.append(_(text.HOST_RAM).format(used=used, total=total))
+    return " · ".join(parts) or _(text.NO_HOST_METRICS)
 
 
 def host_row(host: HostView, idle: IdleHeld, now: datetime) -> HostRow:
@@ -144,7 +159,11 @@ def host_row(host: HostView, idle: IdleHeld, now: datetime) -> HostRow:
         busy=states.count(GpuState.BUSY),
         idle_held=states.count(GpuState.IDLE_HELD),
         errors=states.count(GpuState.ERROR),
-        utilization=f"{sum(utilizations) / len(utilizations):.0f}%" if utilizations else "n/a",
+        utilization=(
+            f"{sum(utilizations) / len(utilizations):.0f}%"
+            if utilizations
+            else _(text.NOT_AVAILABLE)
+        ),
         memory=_memory(sum(used), sum(total)) if used and total else "?",
         users=", ".join(users),
     )
@@ -205,14 +224,16 @@ def pager(requested: str | None, hosts: int, per_page: int) -> Pager | None:
 
 
 def gpu_row(gpu: GpuView, idle: IdleHeld) -> GpuRow:
+    state, none = gpu_state(gpu, idle), _(text.NOT_AVAILABLE)
     return GpuRow(
         index=gpu.index,
         model=gpu.name or "?",
-        state=gpu_state(gpu, idle),
-        utilization=f"{gpu.utilization_gpu}%" if gpu.utilization_gpu is not None else "n/a",
+        state=state,
+        state_label=_(text.GPU_STATES[state]),
+        utilization=f"{gpu.utilization_gpu}%" if gpu.utilization_gpu is not None else none,
         memory=_memory(gpu.memory_used_mib, gpu.memory_total_mib),
-        temperature=f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else "n/a",
-        power=f"{gpu.power_w:.0f} W" if gpu.power_w is not None else "n/a",
+        temperature=f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else none,
+        power=f"{gpu.power_w:.0f} W" if gpu.power_w is not None else none,
         processes=tuple(
             ProcessRow(
                 user=p.user or "?",
@@ -228,37 +249,34 @@ def gpu_row(gpu: GpuView, idle: IdleHeld) -> GpuRow:
 
 def run_result(run: RunView) -> str:
     """The run's outcome in the words /runs uses."""
-    if run.state == "running":
-        return "stalled" if run.stalled else "running"
-    if run.state == "finished":
-        return "finished"
-    if run.state == "ended_unknown":
-        return "ended, status unknown"
-    if run.state == "failed_to_start":
-        return run_messages.FAILED_TO_START
+    if run.state == "running" and run.stalled:
+        return _(text.STALLED)
+    if run.state in ("running", "finished", "ended_unknown", "failed_to_start"):
+        return _(run_messages.STATES[run.state])
     ranks = ""
     if run.distributed and run.failed_rank is not None:
-        ranks = run_messages.RANKS_SHORT.format(
+        ranks = _(run_messages.RANKS_SHORT).format(
             rank=run.failed_rank, failed=run.failed_ranks, world=run.world_size
         )
     if run.signal:
-        return run_messages.CRASHED_BY_SIGNAL.format(signal=run.signal, ranks=ranks)
-    return run_messages.CRASHED_WITH_CODE.format(code=run.exit_code, ranks=ranks)
+        return _(run_messages.CRASHED_BY_SIGNAL).format(signal=run.signal, ranks=ranks)
+    return _(run_messages.CRASHED_WITH_CODE).format(code=run.exit_code, ranks=ranks)
 
 
 def _progress(run: RunView) -> str:
     if run.percent is None:
         return ""
-    text = f"{run.percent:.0f}%"
     eta = run.eta()
-    return text + (f", ETA {duration(eta)}" if run.state == "running" and eta else "")
+    if run.state == "running" and eta:
+        return _(text.PROGRESS_ETA).format(percent=run.percent, eta=duration(eta))
+    return f"{run.percent:.0f}%"
 
 
 def run_row(run: RunView, now: datetime) -> RunRow:
     if run.state == "running" or run.ended_at is None:
-        when = f"started {ago(run.started_at, now)}"
+        when = _(text.RUN_STARTED).format(ago=ago(run.started_at, now))
     else:
-        when = f"ended {ago(run.ended_at, now)}"
+        when = _(text.RUN_ENDED).format(ago=ago(run.ended_at, now))
     return RunRow(
         name=run.name,
         short_id=run.short_id,

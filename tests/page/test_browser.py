@@ -1,6 +1,6 @@
 """The status page in a real browser (Debian's chromium, headless, driven by Playwright) against
 ``dlbot serve`` on loopback: what a person sees after signing in, on a desktop and on a phone,
-with screenshots checked."""
+with screenshots checked; and the page in Chinese for a browser set to Chinese."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ async def test_signing_in_and_reading_the_fleet_and_a_host(
     browser: Browser, live_page: LiveServer, tmp_path: Path
 ) -> None:
     url = live_page.url
-    context = await browser.new_context(viewport=DESKTOP)
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
     page = await context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
@@ -108,7 +108,7 @@ async def test_on_a_phone_the_page_fits_and_tables_scroll_in_place(
     browser: Browser, live_page: LiveServer, tmp_path: Path
 ) -> None:
     context = await browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-US"
     )
     page = await context.new_page()
     await sign_in(page, live_page.url)
@@ -135,4 +135,27 @@ async def test_on_a_phone_the_page_fits_and_tables_scroll_in_place(
     shot = tmp_path / "phone-host.png"
     await page.screenshot(path=shot, full_page=True)
     check_screenshot(shot, PHONE["width"] * 2)
+    await context.close()
+
+
+async def test_a_browser_set_to_chinese_reads_the_page_in_chinese(
+    browser: Browser, live_page: LiveServer
+) -> None:
+    context = await browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = await context.new_page()
+    answer = await page.goto(f"{live_page.url}/status")
+    assert answer is not None and answer.status == 401
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await expect(page.locator("h1")).to_have_text("未登录")
+    await sign_in(page, live_page.url)
+    await expect(page.locator("h1")).to_have_text("GPU 集群")
+    await expect(
+        page.get_by_text("在线主机共 4 张 GPU：2 张空闲，1 张占用，1 张闲置占用")
+    ).to_be_visible()
+    await page.goto(f"{live_page.url}/status/hosts/gpu-07")
+    await expect(page.locator("img.chart")).to_have_attribute(
+        "alt", "gpu-07 最近 24 小时的 GPU 利用率和显存"
+    )
+    await page.get_by_role("button", name="退出登录").click()
+    await expect(page.locator("h1")).to_have_text("已退出登录")
     await context.close()
