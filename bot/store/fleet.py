@@ -48,10 +48,6 @@ _GPU_COLUMNS = (
 )
 
 
-SCRAPE_SLICE = 2000
-"""Rows /metrics reads from the store at a time."""
-
-
 class GpuGauges(NamedTuple):
     """One row of /metrics: a GPU of a host (gpu None for a host without GPUs)."""
 
@@ -248,13 +244,11 @@ class StoreFleet:
             .outerjoin(gpus_t, g.host_id == hosts_t.c.id)
             .order_by(hosts_t.c.name, g.index)
         )
-        gauges: list[GpuGauges] = []
+        # One short read: a long-open snapshot would keep PostgreSQL from pruning the rows
+        # ingest rewrites meanwhile (/metrics runs this in its worker process).
         async with self._engine.connect() as conn:
-            # In slices, so a fleet of 80,000 GPUs never holds the event loop for long.
-            result = await conn.stream(query)
-            async for rows in result.partitions(SCRAPE_SLICE):
-                gauges += (GpuGauges(name, bool(on), *numbers) for name, on, *numbers in rows)
-        return gauges
+            rows = (await conn.execute(query)).all()
+        return [GpuGauges(name, bool(online), *numbers) for name, online, *numbers in rows]
 
     async def user_memory(self) -> list[UserMemory]:
         """GPU memory per host and process owner, on hosts that reported recently: one query
@@ -267,12 +261,10 @@ class StoreFleet:
         )
         held: Counter[tuple[str, str]] = Counter()
         async with self._engine.connect() as conn:
-            result = await conn.stream(query)
-            async for rows in result.partitions(SCRAPE_SLICE):
-                for host, processes in rows:
-                    for process in processes:
-                        user = process.get("user") or "?"
-                        held[host, user] += process.get("gpu_memory_mib") or 0
+            rows = (await conn.execute(query)).all()
+        for host, processes in rows:
+            for process in processes:
+                held[host, process.get("user") or "?"] += process.get("gpu_memory_mib") or 0
         return [UserMemory(host, user, mib) for (host, user), mib in sorted(held.items())]
 
     async def counts(self, idle_min_memory_mib: int, idle_max_utilization: int) -> FleetCounts:
