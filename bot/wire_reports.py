@@ -2,7 +2,7 @@
 
 The pydantic models in ``wire_in`` stay the definition of what is valid: they give the 422
 messages and the OpenAPI schema. The structs here are at least as strict, so a body they accept
-is one pydantic accepts with the same values (``tests/api/test_wire_fast.py`` checks this on
+is one pydantic accepts with the same values (``tests/api/test_wire_reports.py`` checks this on
 generated bodies); anything they refuse is handed to pydantic, which either accepts it (a lax
 spelling such as ``"5"`` for 5) and is converted, or refuses it with today's messages. One
 difference in values: a time with more than six fractional digits is rounded to the
