@@ -254,7 +254,7 @@ class Load:
             per_request,
         )
 
-    async def scrape(self, every: float, took_ms: list[float]) -> None:
+    async def scrape(self, every: float, took_ms: list[float], once: bool = False) -> None:
         """GET /metrics every ``every`` seconds, as Prometheus would, until cancelled."""
         url = f"{self.url.split(',')[0]}/metrics"
         while True:
@@ -266,6 +266,8 @@ class Load:
             else:
                 await self._httpx.get(url)
             took_ms.append((time.perf_counter() - t) * 1000)
+            if once:
+                return
 
     async def open(
         self, name: str, rate: float, seconds: float, drain_s: float, scrape_every: float = 0
@@ -274,6 +276,10 @@ class Load:
         as unfinished (latency above the reported maximum, included in the percentiles).
         ``scrape_every``: also scrape /metrics that often."""
         scrapes: list[float] = []
+        if scrape_every:
+            # One scrape first, not counted: the service starts its /metrics worker process at
+            # the first scrape of its life; what is measured is the steady state.
+            await self.scrape(0, [], once=True)
         scraper = asyncio.create_task(self.scrape(scrape_every, scrapes)) if scrape_every else None
         latencies: list[float] = []
         errors: dict[str, int] = {}

@@ -99,6 +99,7 @@ class Service:
             lease=timedelta(seconds=self.settings.outbox_lease_s),
             language=self.chat_language,
             images=self.usage.alert_images,
+            announcing=self.settings.announced,
         )
         self.checks = Checks(
             self.engine,

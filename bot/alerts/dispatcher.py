@@ -43,7 +43,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.alerts.destinations import Destination
-from dlbot.bot.alerts.threads import thread_for
+from dlbot.bot.alerts.threads import NO_THREAD, thread_for
 from dlbot.bot.background import BackgroundTask
 from dlbot.bot.backoff import backoff_delay
 from dlbot.bot.platforms.base import Outgoing, Sender
@@ -101,8 +101,12 @@ class Dispatcher:
         lease: timedelta = DEFAULT_LEASE,
         language: Callable[[str, str], Awaitable[Language]] | None = None,
         images: AlertImages = no_images,
+        announcing: frozenset[str] = frozenset(),
     ) -> None:
+        """``announcing``: the platforms whose chats hear of run starts (DLBOT_ANNOUNCE_START);
+        only their alerts can belong in a run's thread, so only theirs look one up."""
         self._engine = engine
+        self._announcing = announcing
         self._images = images
         self._senders = senders
         self._connecting = connecting
@@ -280,7 +284,11 @@ class Dispatcher:
         try:
             async with asyncio.timeout(self._lease.total_seconds() / 2):
                 with using(language):
-                    thread = await thread_for(self._engine, row.kind, payload, destination)
+                    thread = (
+                        await thread_for(self._engine, row.kind, payload, destination)
+                        if destination.platform in self._announcing
+                        else NO_THREAD
+                    )
                     message = Outgoing(
                         reply, row.kind, payload, thread.message_id, thread.broadcast
                     )
