@@ -103,7 +103,8 @@ def _active_row(run: RunView, context: Context) -> tuple[str, ...]:
     )
 
 
-def _result(run: RunView) -> str:
+def run_result(run: RunView) -> str:
+    """An ended run's outcome (/runs, /run and the status page)."""
     if run.state == "finished":
         return _(text.FINISHED)
     if run.state == "ended_unknown":
@@ -122,7 +123,7 @@ def _result(run: RunView) -> str:
 
 def _ended_row(run: RunView, context: Context) -> tuple[str, ...]:
     ended = ago(run.ended_at, context.now) if run.ended_at else "?"
-    return (_clip(run.name, 40), run.short_id, run.host, run.user or "?", _result(run), ended)
+    return (_clip(run.name, 40), run.short_id, run.host, run.user or "?", run_result(run), ended)
 
 
 async def run_command(invocation: Invocation, context: Context) -> Reply:
@@ -139,7 +140,7 @@ async def run_command(invocation: Invocation, context: Context) -> Reply:
 
 def _detail(run: RunView, context: Context) -> Reply:
     if run.state in ("crashed", "failed_to_start"):
-        status = _result(run)
+        status = run_result(run)
     else:
         status = _(text.STATES[run.state]) if run.state in text.STATES else run.state
     facts = [

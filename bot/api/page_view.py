@@ -15,6 +15,7 @@ from dlbot.handlers.fleet import GpuView, HostView
 from dlbot.handlers.i18n import _
 from dlbot.handlers.messages import ago, duration
 from dlbot.handlers.run_views import RunView
+from dlbot.handlers.runs import run_result as ended_result
 
 MAX_COMMAND_CHARS = 200
 MAX_EXCEPTION_CHARS = 2000
@@ -249,18 +250,9 @@ def gpu_row(gpu: GpuView, idle: IdleHeld) -> GpuRow:
 
 def run_result(run: RunView) -> str:
     """The run's outcome in the words /runs uses."""
-    if run.state == "running" and run.stalled:
-        return _(text.STALLED)
-    if run.state in ("running", "finished", "ended_unknown", "failed_to_start"):
-        return _(run_messages.STATES[run.state])
-    ranks = ""
-    if run.distributed and run.failed_rank is not None:
-        ranks = _(run_messages.RANKS_SHORT).format(
-            rank=run.failed_rank, failed=run.failed_ranks, world=run.world_size
-        )
-    if run.signal:
-        return _(run_messages.CRASHED_BY_SIGNAL).format(signal=run.signal, ranks=ranks)
-    return _(run_messages.CRASHED_WITH_CODE).format(code=run.exit_code, ranks=ranks)
+    if run.state == "running":
+        return _(text.STALLED) if run.stalled else _(run_messages.STATES["running"])
+    return ended_result(run)
 
 
 def _progress(run: RunView) -> str:
