@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dlbot.bot.background import BackgroundTask
@@ -363,12 +363,13 @@ class IngestWriter:
         idle_max_utilization: int = 5,
     ) -> None:
         self._engine = engine
-        self._sync_engine = make_sync_engine(engine)
-        self._thread = (
-            ThreadPoolExecutor(1, thread_name_prefix="dlbot-ingest")
-            if self._sync_engine is not None
-            else None
+        sync_engine = make_sync_engine(engine)
+        self._sqlite = (
+            None
+            if sync_engine is None
+            else (sync_engine, ThreadPoolExecutor(1, thread_name_prefix="dlbot-ingest"))
         )
+        """On SQLite: the writer thread's engine and the thread."""
         self._history_resolution_s = history_resolution_s
         self._idle_max_utilization = idle_max_utilization
         self._observe = observe
@@ -380,9 +381,10 @@ class IngestWriter:
 
     async def stop(self) -> None:
         await self._task.stop()
-        if self._thread is not None and self._sync_engine is not None:
-            self._thread.shutdown()
-            self._sync_engine.dispose()
+        if self._sqlite is not None:
+            sync_engine, thread = self._sqlite
+            thread.shutdown()
+            sync_engine.dispose()
 
     async def submit(self, reports: Sequence[HostReport]) -> IngestOutcome:
         if not self._task.running:
@@ -418,9 +420,10 @@ class IngestWriter:
     async def _commit(self, batch: list[_Pending]) -> None:
         began = time.perf_counter()
         reports = [r for item in batch for r in item.reports]
-        if self._thread is not None:
+        if self._sqlite is not None:
+            sync_engine, thread = self._sqlite
             loop = asyncio.get_running_loop()
-            stale = await loop.run_in_executor(self._thread, self._apply_in_thread, reports)
+            stale = await loop.run_in_executor(thread, self._apply_in, sync_engine, reports)
         else:
             async with self._engine.begin() as conn:
                 stale = await conn.run_sync(self._apply, reports)
@@ -435,9 +438,8 @@ class IngestWriter:
     def _apply(self, conn: Connection, reports: Sequence[HostReport]) -> list[bool]:
         return apply_reports(conn, reports, self._history_resolution_s, self._idle_max_utilization)
 
-    def _apply_in_thread(self, reports: Sequence[HostReport]) -> list[bool]:
-        assert self._sync_engine is not None
-        with self._sync_engine.begin() as conn:
+    def _apply_in(self, sync_engine: Engine, reports: Sequence[HostReport]) -> list[bool]:
+        with sync_engine.begin() as conn:
             return self._apply(conn, reports)
 
     async def _commit_one(self, item: _Pending) -> None:
