@@ -20,20 +20,20 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, compress, repeat
+from typing import Any, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.store.counts import OutboxBacklog, outbox_backlog, runs_by_state
 from dlbot.bot.store.engine import make_engine
-from dlbot.bot.store.fleet import GpuGauges, StoreFleet, UserMemory
+from dlbot.bot.store.fleet import GPU_NUMBERS, MIB, GaugeHost, StoreFleet, UserMemory
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.metrics")
-MIB = 1024 * 1024
 GPU_LABELS = ("host", "gpu", "uuid", "model")
 
 
@@ -90,20 +90,80 @@ class ServiceMetrics:
 
 @dataclass(frozen=True)
 class FleetScrape:
-    """What one scrape reads from the store."""
+    """What one scrape reads from the store: every host, and the GPUs of online hosts as their
+    label text (GpuLabels) with one column of numbers per GPU_NUMBERS, in the same order."""
 
-    gpus: Sequence[GpuGauges]
+    hosts: Sequence[GaugeHost]
+    gpu_labels: Sequence[str]
+    gpu_columns: Sequence[Sequence[int | float | None]]
     users: Sequence[UserMemory]
     runs: Mapping[str, int]
     outbox: OutboxBacklog
     at: datetime
 
 
-async def read_scrape(fleet: StoreFleet, engine: AsyncEngine) -> FleetScrape:
+@functools.lru_cache(maxsize=65536)
+def _label(value: str) -> str:
+    """A label value as the text format escapes it (host names repeat)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+READ_ALL_OVER = 1000
+"""GpuLabels reads every GPU's identity when more hosts than this need theirs (a first scrape)."""
+
+
+class GpuLabels:
+    """Each GPU's label set as text, escaped once and kept between scrapes (at 10,000 hosts the
+    same 80,000 label sets every 15 s): a host's are read again when its GPUs change
+    (``gpus_key``), and forgotten when it goes offline or away."""
+
+    def __init__(self) -> None:
+        self._keys: dict[int, str | None] = {}  # host id -> the gpus_key its labels are from
+        self._text: dict[tuple[int, int], str] = {}  # (host id, GPU index) -> label text
+
+    async def read(
+        self, fleet: StoreFleet, hosts: Sequence[GaugeHost]
+    ) -> Mapping[tuple[int, int], str]:
+        """(host id, GPU index) -> ``gpu="0",host="a",model="m",uuid="u"} ``: the label set in
+        prometheus_client's order (by label name), closed, for the online hosts' GPUs."""
+        online = {host.id: host for host in hosts if host.online}
+        stale = {
+            host_id: host.name
+            for host_id, host in online.items()
+            if host.gpus_key is None or self._keys.get(host_id, "") != host.gpus_key
+        }
+        dropped = stale.keys() | (self._keys.keys() - online.keys())
+        if dropped:
+            self._text = {key: text for key, text in self._text.items() if key[0] not in dropped}
+            self._keys = {host_id: online[host_id].gpus_key for host_id in online}
+        if stale:
+            ids = list(stale) if len(stale) <= READ_ALL_OVER else None
+            for host_id, index, uuid, model in await fleet.gpu_identities(ids):
+                if (host := stale.get(host_id)) is not None:
+                    self._text[host_id, index] = (
+                        f'gpu="{index}",host="{_label(host)}",model="{_label(model or "")}",'
+                        f'uuid="{_label(uuid or "")}"}} '
+                    )
+        return self._text
+
+
+async def read_scrape(fleet: StoreFleet, engine: AsyncEngine, labels: GpuLabels) -> FleetScrape:
+    hosts = await fleet.gauge_hosts()
+    known = await labels.read(fleet, hosts)
+    texts: list[str | None] = []
+    columns: Sequence[Sequence[Any]] = [()] * len(GPU_NUMBERS)
+    if numbers := await fleet.gpu_numbers():
+        host_ids, indexes, *columns = zip(*numbers, strict=True)
+        texts = list(map(known.get, zip(host_ids, indexes, strict=True)))
+        if None in texts:  # GPUs of offline hosts, or new since gauge_hosts() (next scrape)
+            keep = [text is not None for text in texts]
+            texts = list(compress(texts, keep))
+            columns = [list(compress(column, keep)) for column in columns]
     async with engine.connect() as conn:
         runs = await runs_by_state(conn)
         outbox = await outbox_backlog(conn)
-    return FleetScrape(await fleet.gauges(), await fleet.user_memory(), runs, outbox, utc_now())
+    users = await fleet.user_memory()
+    return FleetScrape(hosts, cast(list[str], texts), columns, users, runs, outbox, utc_now())
 
 
 class FleetCollector(Collector):
@@ -130,108 +190,63 @@ class FleetCollector(Collector):
             "Age of the oldest alert not yet delivered everywhere (0 when none waits)",
             value=max(0.0, (self._scrape.at - oldest).total_seconds()) if oldest else 0.0,
         )
-        up = len({gpu.host for gpu in self._scrape.gpus if gpu.online})
+        up = sum(host.online for host in self._scrape.hosts)
         hosts_up = GaugeMetricFamily("dlbot_hosts_up", "Hosts that reported recently", value=up)
         yield from (runs, outbox, age, hosts_up)
 
 
 # The per-GPU, per-host and per-user families have a sample per GPU of the fleet (400,000 at
-# 10,000 hosts): they are written here directly in the text format, each GPU's label set
-# escaped once, instead of through prometheus_client's generic families (ten times slower:
-# about 4 s a scrape at that size). tests/api/test_metrics_labels.py parses the result with
-# prometheus_client's own parser.
-GPU_GAUGES: tuple[tuple[str, str, int, int], ...] = (
-    # name, help, GpuGauges field, scale
-    (
-        "dlbot_gpu_utilization_percent",
-        "GPU utilisation",
-        GpuGauges._fields.index("utilization_gpu"),
-        1,
-    ),
-    (
-        "dlbot_gpu_memory_used_bytes",
-        "GPU memory used",
-        GpuGauges._fields.index("memory_used_mib"),
-        MIB,
-    ),
-    (
-        "dlbot_gpu_memory_total_bytes",
-        "GPU memory",
-        GpuGauges._fields.index("memory_total_mib"),
-        MIB,
-    ),
-    (
-        "dlbot_gpu_temperature_celsius",
-        "GPU temperature",
-        GpuGauges._fields.index("temperature_c"),
-        1,
-    ),
-    ("dlbot_gpu_power_watts", "GPU power draw", GpuGauges._fields.index("power_w"), 1),
-)
+# 10,000 hosts): they are written here directly in the text format, from label text kept
+# between scrapes (GpuLabels) and columns of numbers, instead of through prometheus_client's
+# generic families (about 4 s a scrape at that size). Numbers are written as Python writes them
+# ("50", "624.125", "nan"), which Prometheus's parser reads. tests/api/test_metrics_labels.py
+# parses the result with prometheus_client's own parser.
+GPU_GAUGES: dict[str, tuple[str, str]] = {
+    # GPU_NUMBERS field: name, help
+    "utilization_gpu": ("dlbot_gpu_utilization_percent", "GPU utilisation"),
+    "memory_used_bytes": ("dlbot_gpu_memory_used_bytes", "GPU memory used"),
+    "memory_total_bytes": ("dlbot_gpu_memory_total_bytes", "GPU memory"),
+    "temperature_c": ("dlbot_gpu_temperature_celsius", "GPU temperature"),
+    "power_w": ("dlbot_gpu_power_watts", "GPU power draw"),
+}
 
 
-@functools.lru_cache(maxsize=65536)
-def _number(value: float) -> str:
-    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
-    return text
+def _family(name: str, help_text: str) -> str:
+    return f"# HELP {name} {help_text}\n# TYPE {name} gauge\n"
 
 
-@functools.lru_cache(maxsize=65536)
-def _label(value: str) -> str:
-    """A label value as the text format escapes it (host and model names repeat)."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _family(name: str, help_text: str, samples: Iterable[str]) -> Iterable[str]:
-    yield f"# HELP {name} {help_text}\n# TYPE {name} gauge\n"
-    yield from samples
+def _samples(name: str, labels: Sequence[str], values: Sequence[object]) -> str:
+    """``name{labels} value`` lines, joined without a Python step per line."""
+    return "".join(
+        chain.from_iterable(zip(repeat(name + "{"), labels, map(str, values), repeat("\n")))
+    )
 
 
 def fleet_text(scrape: FleetScrape) -> str:
-    gpus = [
-        (
-            gpu,
-            # in prometheus_client's order (sorted by label name)
-            f'gpu="{gpu.gpu}",host="{_label(gpu.host)}",model="{_label(gpu.model or "")}",'
-            f'uuid="{_label(gpu.uuid or "")}"',
-        )
-        for gpu in scrape.gpus
-        if gpu.online and gpu.gpu is not None
-    ]
-    hosts = {gpu.host: gpu.online for gpu in scrape.gpus}
     parts: list[str] = []
-    for name, help_text, field, scale in GPU_GAUGES:
-        parts.extend(
-            _family(
-                name,
-                help_text,
-                (
-                    f"{name}{{{labels}}} {_number(value * scale)}\n"
-                    for gpu, labels in gpus
-                    if (value := gpu[field]) is not None
-                ),
-            )
-        )
+    for field, column in zip(GPU_NUMBERS, scrape.gpu_columns, strict=True):
+        name, help_text = GPU_GAUGES[field]
+        labels, values = scrape.gpu_labels, column
+        if None in values:  # a GPU that does not report this one
+            kept = [
+                (text, value)
+                for text, value in zip(labels, values, strict=True)
+                if value is not None
+            ]
+            labels, values = [text for text, _ in kept], [value for _, value in kept]
+        parts += (_family(name, help_text), _samples(name, labels, values))
+    parts.append(_family("dlbot_host_up", "1 when the host reported recently"))
     parts.extend(
-        _family(
-            "dlbot_host_up",
-            "1 when the host reported recently",
-            (
-                f'dlbot_host_up{{host="{_label(host)}"}} {"1.0" if online else "0.0"}\n'
-                for host, online in hosts.items()
-            ),
-        )
+        f'dlbot_host_up{{host="{_label(host.name)}"}} {"1.0" if host.online else "0.0"}\n'
+        for host in scrape.hosts
+    )
+    parts.append(
+        _family("dlbot_user_gpu_memory_bytes", "GPU memory held by a user's processes on a host")
     )
     parts.extend(
-        _family(
-            "dlbot_user_gpu_memory_bytes",
-            "GPU memory held by a user's processes on a host",
-            (
-                f'dlbot_user_gpu_memory_bytes{{host="{_label(row.host)}",user="{_label(row.user)}"}}'
-                f" {_number(row.memory_mib * MIB)}\n"
-                for row in scrape.users
-            ),
-        )
+        f'dlbot_user_gpu_memory_bytes{{host="{_label(row.host)}",user="{_label(row.user)}"}}'
+        f" {row.memory_mib * MIB}\n"
+        for row in scrape.users
     )
     return "".join(parts)
 
@@ -247,22 +262,38 @@ def exposition(ingest: ServiceMetrics, scrape: FleetScrape) -> bytes:
     return generate_latest(ingest.registry) + fleet_bytes(scrape)
 
 
+class FleetPage:
+    """What FleetScraper's worker process keeps between scrapes: an engine of its own on an
+    event loop of its own (no connection set up per scrape) and the GPUs' label text."""
+
+    def __init__(self, database_url: str, offline_after_s: float) -> None:
+        # Not asyncio.run or asyncio.Runner: in a main thread, Python 3.11's Runner looks up
+        # the SIGINT handler when done and builds, in a ValueError it drops, the repr of the
+        # finished task with its result: a scrape's 100,000 rows, 0.4 s of CPU each time.
+        self._loop = asyncio.new_event_loop()
+        self._engine = make_engine(database_url)
+        self._fleet = StoreFleet(self._engine, offline_after_s)
+        self._labels = GpuLabels()
+
+    def page(self, head: bytes, gzipped: bool) -> bytes:
+        """``head`` and then the fleet's families, gzip-compressed when asked: compressing here
+        keeps the 45 MB of a 10,000-host page out of the service's process (under 2 MB
+        gzipped)."""
+        scrape = self._loop.run_until_complete(read_scrape(self._fleet, self._engine, self._labels))
+        page = head + fleet_bytes(scrape)
+        return gzip.compress(page, compresslevel=1) if gzipped else page
+
+
+@functools.cache
+def _fleet_page(database_url: str, offline_after_s: float) -> FleetPage:
+    return FleetPage(database_url, offline_after_s)
+
+
 def fleet_exposition(
     database_url: str, offline_after_s: float, head: bytes = b"", gzipped: bool = False
 ) -> bytes:
-    """``head`` and then the fleet's families, read and formatted from scratch, gzip-compressed
-    when asked: what FleetScraper's worker process runs. Compressing there keeps the 45 MB of a
-    10,000-host page out of the service's process (about 4 MB gzipped)."""
-
-    async def read() -> FleetScrape:
-        engine = make_engine(database_url)
-        try:
-            return await read_scrape(StoreFleet(engine, offline_after_s), engine)
-        finally:
-            await engine.dispose()
-
-    page = head + fleet_bytes(asyncio.run(read()))
-    return gzip.compress(page, compresslevel=1) if gzipped else page
+    """What FleetScraper's worker process runs: its FleetPage's page."""
+    return _fleet_page(database_url, offline_after_s).page(head, gzipped)
 
 
 def _background() -> None:

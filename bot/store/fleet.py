@@ -48,19 +48,31 @@ _GPU_COLUMNS = (
 )
 
 
-class GpuGauges(NamedTuple):
-    """One row of /metrics: a GPU of a host (gpu None for a host without GPUs)."""
+MIB = 1024 * 1024
 
-    host: str
+
+class GaugeHost(NamedTuple):
+    """A host as /metrics exports it."""
+
+    id: int
+    name: str
     online: bool
-    gpu: int | None
-    uuid: str | None
-    model: str | None
-    utilization_gpu: int | None
-    memory_used_mib: int | None
-    memory_total_mib: int | None
-    temperature_c: int | None
-    power_w: float | None
+    gpus_key: str | None
+
+
+GPU_NUMBERS = (
+    "utilization_gpu",
+    "memory_used_bytes",
+    "memory_total_bytes",
+    "temperature_c",
+    "power_w",
+)
+"""What StoreFleet.gpu_numbers gives for each GPU after its host id and index."""
+
+_NUMBERS_SQL = (
+    f'SELECT host_id, "index", utilization_gpu, memory_used_mib * {MIB}, memory_total_mib * {MIB},'
+    ' temperature_c, power_w FROM gpus ORDER BY host_id, "index"'
+)
 
 
 _TOTALS = (
@@ -74,10 +86,15 @@ _TOTALS = (
 )
 
 
+def _gpu_users(lines: str) -> list[list[str]]:
+    """``Host.gpu_users`` lines as fields: user, GPUs and MiB (rows written before the MiB
+    field existed have two; each host's next report rewrites its row)."""
+    return [line.split("\t") for line in lines.split("\n") if line]
+
+
 def _user_gpus(lines: str) -> tuple[tuple[str, int], ...]:
-    """``Host.gpu_users`` ("name<TAB>GPUs" lines) as (user, GPUs) pairs."""
-    pairs = (line.split("\t") for line in lines.split("\n") if line)
-    return tuple((user, int(count)) for user, count in pairs)
+    """(user, GPUs) pairs of ``Host.gpu_users``."""
+    return tuple((fields[0], int(fields[1])) for fields in _gpu_users(lines))
 
 
 def _users(per_host: Iterable[str]) -> tuple[UserGpus, ...]:
@@ -224,48 +241,53 @@ class StoreFleet:
     def _online(self) -> ColumnElement[bool]:
         return hosts_t.c.last_seen_at >= self._clock() - self._offline_after
 
-    async def gauges(self) -> list[GpuGauges]:
-        """The numbers /metrics exports, one row per GPU, without process lists."""
-        g = gpus_t.c
-        cutoff = self._clock() - self._offline_after
-        query = (
-            select(
-                hosts_t.c.name,
-                (hosts_t.c.last_seen_at >= cutoff).label("online"),
-                g.index,
-                g.uuid,
-                g.name,
-                g.utilization_gpu,
-                g.memory_used_mib,
-                g.memory_total_mib,
-                g.temperature_c,
-                g.power_w,
-            )
-            .outerjoin(gpus_t, g.host_id == hosts_t.c.id)
-            .order_by(hosts_t.c.name, g.index)
-        )
-        # One short read: a long-open snapshot would keep PostgreSQL from pruning the rows
-        # ingest rewrites meanwhile (/metrics runs this in its worker process).
+    async def gauge_hosts(self) -> list[GaugeHost]:
+        """Every host by name, whether it reported recently, and its GPUs' identity digest."""
+        h = hosts_t.c
+        query = select(h.id, h.name, self._online(), h.gpus_key).order_by(h.name)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [GpuGauges(name, bool(online), *numbers) for name, online, *numbers in rows]
+            rows = await conn.execute(query)
+            return [GaugeHost(id, name, bool(online), key) for id, name, online, key in rows]
+
+    async def gpu_identities(
+        self, host_ids: Sequence[int] | None
+    ) -> list[tuple[int, int, str | None, str | None]]:
+        """(host id, index, UUID, model) of these hosts' GPUs, or of every GPU."""
+        g = gpus_t.c
+        query = select(g.host_id, g.index, g.uuid, g.name)
+        if host_ids is not None:
+            query = query.where(g.host_id.in_(list(host_ids)))
+        async with self._engine.connect() as conn:
+            return [
+                (host_id, index, uuid, name)
+                for host_id, index, uuid, name in await conn.execute(query)
+            ]
+
+    async def gpu_numbers(self) -> Sequence[Sequence[Any]]:
+        """Every GPU's host id, index and then GPU_NUMBERS, in host id and index order. Read
+        through the driver itself: at 10,000 hosts these are 80,000 rows a scrape, and
+        SQLAlchemy's result rows would double the time."""
+        async with self._engine.connect() as conn:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            if conn.dialect.name == "sqlite":
+                rows: Sequence[Sequence[Any]] = await driver.execute_fetchall(_NUMBERS_SQL)
+            else:
+                rows = await driver.fetch(_NUMBERS_SQL)
+        return rows
 
     async def user_memory(self) -> list[UserMemory]:
-        """GPU memory per host and process owner, on hosts that reported recently: one query
-        over the GPUs that have processes (the ``users`` column says which)."""
-        cutoff = self._clock() - self._offline_after
-        query = (
-            select(hosts_t.c.name, gpus_t.c.processes)
-            .join(hosts_t, hosts_t.c.id == gpus_t.c.host_id)
-            .where(gpus_t.c.users != "", hosts_t.c.last_seen_at >= cutoff)
-        )
-        held: Counter[tuple[str, str]] = Counter()
+        """GPU memory per host and process owner, on hosts that reported recently, as ingest
+        added it up (``Host.gpu_users``)."""
+        h = hosts_t.c
+        query = select(h.name, h.gpu_users).where(self._online(), h.gpu_users != "")
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        for host, processes in rows:
-            for process in processes:
-                held[host, process.get("user") or "?"] += process.get("gpu_memory_mib") or 0
-        return [UserMemory(host, user, mib) for (host, user), mib in sorted(held.items())]
+            rows = (await conn.execute(query.order_by(h.name))).all()
+        return [
+            UserMemory(host, fields[0], int(fields[2]))
+            for host, lines in rows
+            for fields in _gpu_users(lines)
+            if len(fields) > 2
+        ]
 
     async def counts(self, idle_min_memory_mib: int, idle_max_utilization: int) -> FleetCounts:
         """Hosts, and the GPUs of online hosts by state, counted in SQL. Idle-held is the status

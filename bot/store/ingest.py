@@ -147,6 +147,13 @@ def processes_key(report: HostReport) -> str:
     return hashlib.blake2b(repr(pairs).encode(), digest_size=16).hexdigest()
 
 
+def gpus_key(report: HostReport) -> str:
+    """A digest of which GPU (UUID and model) sits at which index: it changes when a GPU is
+    swapped, added or removed, not when its numbers move."""
+    gpus = [(gpu.index, gpu.uuid, gpu.name) for gpu in report.gpus]
+    return hashlib.blake2b(repr(gpus).encode(), digest_size=16).hexdigest()
+
+
 def _host_states(conn: Connection, names: set[str]) -> dict[str, _HostState]:
     query = select(
         hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at
@@ -185,6 +192,7 @@ def _write_latest(
                 "gpu_error": r.gpu_error,
                 "agent_version": r.agent_version,
                 "processes_key": processes_key(r),
+                "gpus_key": gpus_key(r),
                 **_gpu_totals(gpu_rows[name]),
             }
             for name, r in latest.items()
@@ -215,6 +223,7 @@ _HOST_STATE = (
     "gpu_error",
     "agent_version",
     "processes_key",
+    "gpus_key",
     *GPU_TOTALS,
 )
 UPDATE_HOSTS = Bulk(
@@ -245,12 +254,17 @@ INSERT_GPUS = Bulk(gpus_t.insert().inline(), _GPU_COLUMNS)
 
 
 def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A host's GPU rows added up (``Host.gpu_*``); users as ``name<TAB>GPUs`` lines (a user
-    name has no control characters)."""
+    """A host's GPU rows added up (``Host.gpu_*``); users as ``name<TAB>GPUs<TAB>MiB`` lines
+    (how many of the host's GPUs run a process of theirs, and the GPU memory those processes
+    hold; a user name has no control characters)."""
     utilizations = [r["utilization_gpu"] for r in rows if r["utilization_gpu"] is not None]
-    users: Counter[str] = Counter(
-        name for r in rows if r["users"] for name in r["users"].split("\n")
-    )
+    gpus: Counter[str] = Counter()
+    mib: Counter[str] = Counter()
+    for r in rows:
+        if r["users"]:
+            gpus.update(r["users"].split("\n"))
+            for p in r["processes"]:
+                mib[p["user"] or "?"] += p["gpu_memory_mib"] or 0
     return {
         "gpu_count": len(rows),
         "gpu_free": sum(r["free"] for r in rows),
@@ -258,7 +272,7 @@ def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "gpu_util_count": len(utilizations),
         "gpu_memory_used_mib": sum(r["memory_used_mib"] or 0 for r in rows),
         "gpu_memory_total_mib": sum(r["memory_total_mib"] or 0 for r in rows),
-        "gpu_users": "\n".join(f"{name}\t{n}" for name, n in sorted(users.items())),
+        "gpu_users": "\n".join(f"{name}\t{n}\t{mib[name]}" for name, n in sorted(gpus.items())),
     }
 
 

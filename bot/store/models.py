@@ -73,7 +73,8 @@ class Host(Base):
     unwrapped_key: Mapped[str | None] = mapped_column(String(32))
     # The latest report's GPUs added up at ingest, so /gpus over a large fleet sums hosts in SQL
     # instead of grouping every GPU row: GPUs, free GPUs, utilisation sum and count (GPUs that
-    # report one), memory, and "user=GPUs" lines (GPUs running a process of that user).
+    # report one), memory, and "user<TAB>GPUs<TAB>MiB" lines (GPUs running a process of that
+    # user, and the memory those processes hold).
     gpu_count: Mapped[int] = mapped_column(default=0, server_default="0")
     gpu_free: Mapped[int] = mapped_column(default=0, server_default="0")
     gpu_util_sum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -81,6 +82,9 @@ class Host(Base):
     gpu_memory_used_mib: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     gpu_memory_total_mib: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     gpu_users: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A digest of the latest report's GPU identities (index, UUID, model): /metrics keeps each
+    # GPU's label text between scrapes and reads a host's again only when this changes.
+    gpus_key: Mapped[str | None] = mapped_column(String(32))
 
 
 class Gpu(Base):

@@ -34,12 +34,11 @@ async def test_offline_hosts_are_down_and_export_no_gpu_gauges(
     lines = (await client.get("/metrics")).text.splitlines()
     assert (
         'dlbot_gpu_utilization_percent{gpu="1",host="gpu-01",'
-        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-01-1"} 97.0'
+        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-01-1"} 97'
     ) in lines
     assert (
         'dlbot_gpu_memory_used_bytes{gpu="0",host="gpu-01",'
-        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-01-0"} '
-        "3.243245568e+09"
+        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-01-0"} 3243245568'
     ) in lines
     assert 'dlbot_host_up{host="cpu-01"} 1.0' in lines
     assert 'dlbot_host_up{host="gpu-02"} 0.0' in lines
@@ -48,6 +47,25 @@ async def test_offline_hosts_are_down_and_export_no_gpu_gauges(
         'dlbot_host_up{host="gpu-02"} 0.0'
     ]
     assert not [line for line in lines if 'host="cpu-01"' in line and "gpu=" in line]
+
+
+async def test_a_swapped_gpu_is_exported_under_its_new_uuid_and_model(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    """The worker keeps label text between scrapes; a host's new GPUs (its gpus_key) replace it."""
+    await ingest(service, report(host="gpu-01", gpus=2))
+    before = (await client.get("/metrics")).text
+    assert 'uuid="GPU-gpu-01-1"' in before
+    swapped = report(host="gpu-01", seq=2, gpus=2)
+    swapped["gpus"][1] |= {"uuid": "GPU-new-1", "name": "NVIDIA A100-SXM4-80GB"}
+    await ingest(service, swapped)
+    after = (await client.get("/metrics")).text.splitlines()
+    assert (
+        'dlbot_gpu_utilization_percent{gpu="1",host="gpu-01",'
+        'model="NVIDIA A100-SXM4-80GB",uuid="GPU-new-1"} 97'
+    ) in after
+    assert not [line for line in after if "GPU-gpu-01-1" in line]
+    assert [line for line in after if "dlbot_gpu_power_watts" in line and "gpu-01-0" in line]
 
 
 async def test_a_scrape_whose_worker_process_dies_is_refused_and_the_next_one_works(

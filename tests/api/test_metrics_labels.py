@@ -8,13 +8,11 @@ from datetime import timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
-from dlbot.bot.api.metrics import FleetScrape, ServiceMetrics, exposition
+from dlbot.bot.api.metrics import ServiceMetrics
 from dlbot.bot.service import Service
-from dlbot.bot.store.counts import OUTBOX_STATES, OutboxBacklog
-from dlbot.bot.store.fleet import GpuGauges, UserMemory
-from dlbot.bot.store.models import Host
+from dlbot.bot.store.models import Gpu, Host
 from dlbot.bot.store.run_models import Alert, OutboxRow, Run
 from dlbot.wire import utc_now
 from tests.support import ingest, report
@@ -175,38 +173,54 @@ def test_set_leader_switches_the_gauge() -> None:
     assert metrics.registry.get_sample_value("dlbot_leader") == 0.0
 
 
-def _scrape(gpus: list[GpuGauges], users: list[UserMemory]) -> FleetScrape:
-    return FleetScrape(
-        gpus=gpus,
-        users=users,
-        runs={},
-        outbox=OutboxBacklog(dict.fromkeys(OUTBOX_STATES, 0), None),
-        at=utc_now(),
-    )
-
-
-def test_gpus_without_uuid_or_name_get_empty_labels() -> None:
-    scrape = _scrape([GpuGauges("gpu-09", True, 0, None, None, 50, None, None, None, None)], [])
-    scraped = samples(exposition(ServiceMetrics(), scrape).decode())
+async def test_gpus_without_uuid_or_name_get_empty_labels(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    await ingest(service, report(host="gpu-09", gpus=1, utilization=50))
+    async with service.engine.begin() as conn:
+        await conn.execute(update(Gpu).values(uuid=None, name=None, power_w=None))
+    scraped = samples((await client.get("/metrics")).text)
     assert scraped["dlbot_gpu_utilization_percent"] == [
         ({"host": "gpu-09", "gpu": "0", "uuid": "", "model": ""}, 50)
     ]
     assert "dlbot_gpu_power_watts" not in scraped  # no GPU reports one
 
 
-def test_label_values_and_numbers_survive_the_text_format() -> None:
+async def test_label_values_and_numbers_survive_the_text_format(
+    client: httpx.AsyncClient, service: Service
+) -> None:
     """Quotes, backslashes and newlines in a GPU's name or a user name, large and fractional
     numbers: what prometheus_client's parser reads back is what the store held."""
     hostile = 'H100 "SXM" \\ 80GB\nnext'
-    scrape = _scrape(
-        [
-            GpuGauges("gpu-01", True, 3, 'GPU-"x"\\', hostile, 97, 81559, 81559, 61, 624.125),
-            GpuGauges("gpu-02", False, 0, "GPU-off", "A100", 1, 1, 1, 1, 1.0),
-            GpuGauges("gpu-03", True, None, None, None, None, None, None, None, None),
-        ],
-        [UserMemory("gpu-01", 'ali"ce\\', 2**40)],
+    await ingest(
+        service,
+        report(host="gpu-01", gpus=1),
+        report(host="gpu-02", gpus=1),
+        report(host="gpu-03", gpus=0),
     )
-    scraped = samples(exposition(ServiceMetrics(), scrape).decode())
+    async with service.engine.begin() as conn:
+        gpu_01 = select(Host.id).where(Host.name == "gpu-01").scalar_subquery()
+        await conn.execute(
+            update(Gpu)
+            .where(Gpu.host_id == gpu_01)
+            .values(
+                index=3,
+                uuid='GPU-"x"\\',
+                name=hostile,
+                utilization_gpu=97,
+                memory_used_mib=81559,
+                power_w=624.125,
+            )
+        )
+        await conn.execute(
+            update(Host).where(Host.name == "gpu-01").values(gpu_users=f'ali"ce\\\t1\t{2**40}')
+        )
+        await conn.execute(
+            update(Host)
+            .where(Host.name == "gpu-02")
+            .values(last_seen_at=utc_now() - timedelta(hours=1))
+        )
+    scraped = samples((await client.get("/metrics")).text)
     labels = {"host": "gpu-01", "gpu": "3", "uuid": 'GPU-"x"\\', "model": hostile}
     assert scraped["dlbot_gpu_utilization_percent"] == [(labels, 97)]
     assert scraped["dlbot_gpu_memory_used_bytes"] == [(labels, 81559 * MIB)]
