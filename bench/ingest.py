@@ -414,6 +414,12 @@ def run_database(
         env = dlbot_env(Path(tmp), database_url)
         if args.check_interval is not None:
             env["DLBOT_CHECK_INTERVAL"] = str(args.check_interval)
+        # Each simulated host reports every hosts/rate seconds: below DLBOT_OFFLINE_AFTER's 30 s
+        # default it would turn offline between two reports and the checks raise an alert
+        # storm (a different benchmark). A slower rate gets a longer threshold.
+        interval = args.hosts / args.rate
+        if interval > 20 and "DLBOT_OFFLINE_AFTER" not in env:
+            env["DLBOT_OFFLINE_AFTER"] = f"{3 * interval:.0f}"
         token = create_token(env, "--fleet", "bench")
         with contextlib.ExitStack() as stack:
             ports = [free_port() for _ in range(args.replicas)]
@@ -421,9 +427,11 @@ def run_database(
             procs = [psutil.Process(server.pid) for server in servers]
             url = ",".join(f"http://127.0.0.1:{port}" for port in ports)
             checks = env.get("DLBOT_CHECK_INTERVAL", "10 (default)")
+            offline = env.get("DLBOT_OFFLINE_AFTER", "30 (default)")
             print(
                 f"--- {label}: {len(servers)} dlbot serve process(es) "
-                f"{[s.pid for s in servers]} on {url}, DLBOT_CHECK_INTERVAL={checks}",
+                f"{[s.pid for s in servers]} on {url}, DLBOT_CHECK_INTERVAL={checks}, "
+                f"DLBOT_OFFLINE_AFTER={offline}",
                 flush=True,
             )
             phases = ["prefill", "closed", "open"] + (["open+scrape"] if args.scrape_every else [])

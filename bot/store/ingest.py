@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -147,13 +146,6 @@ def processes_key(report: HostReport) -> str:
     return hashlib.blake2b(repr(pairs).encode(), digest_size=16).hexdigest()
 
 
-def gpus_key(report: HostReport) -> str:
-    """A digest of which GPU (UUID and model) sits at which index: it changes when a GPU is
-    swapped, added or removed, not when its numbers move."""
-    gpus = [(gpu.index, gpu.uuid, gpu.name) for gpu in report.gpus]
-    return hashlib.blake2b(repr(gpus).encode(), digest_size=16).hexdigest()
-
-
 def _host_states(conn: Connection, names: set[str]) -> dict[str, _HostState]:
     query = select(
         hosts_t.c.id, hosts_t.c.name, hosts_t.c.last_seq, hosts_t.c.last_sampled_at
@@ -192,7 +184,6 @@ def _write_latest(
                 "gpu_error": r.gpu_error,
                 "agent_version": r.agent_version,
                 "processes_key": processes_key(r),
-                "gpus_key": gpus_key(r),
                 **_gpu_totals(gpu_rows[name]),
             }
             for name, r in latest.items()
@@ -211,6 +202,7 @@ GPU_TOTALS = (
     "gpu_memory_used_mib",
     "gpu_memory_total_mib",
     "gpu_users",
+    "gpus_key",
 )
 
 
@@ -223,7 +215,6 @@ _HOST_STATE = (
     "gpu_error",
     "agent_version",
     "processes_key",
-    "gpus_key",
     *GPU_TOTALS,
 )
 UPDATE_HOSTS = Bulk(
@@ -254,17 +245,21 @@ INSERT_GPUS = Bulk(gpus_t.insert().inline(), _GPU_COLUMNS)
 
 
 def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A host's GPU rows added up (``Host.gpu_*``); users as ``name<TAB>GPUs<TAB>MiB`` lines
+    """A host's GPU rows added up (``Host.gpu_*``): users as ``name<TAB>GPUs<TAB>MiB`` lines
     (how many of the host's GPUs run a process of theirs, and the GPU memory those processes
-    hold; a user name has no control characters)."""
+    hold; a user name has no control characters), and a digest of which GPU (UUID and model)
+    sits at which index, which changes when a GPU is swapped, added or removed."""
     utilizations = [r["utilization_gpu"] for r in rows if r["utilization_gpu"] is not None]
-    gpus: Counter[str] = Counter()
-    mib: Counter[str] = Counter()
+    gpus: dict[str, int] = {}
+    mib: dict[str, int] = {}
     for r in rows:
+        for p in r["processes"]:
+            user = p["user"] or "?"
+            mib[user] = mib.get(user, 0) + (p["gpu_memory_mib"] or 0)
         if r["users"]:
-            gpus.update(r["users"].split("\n"))
-            for p in r["processes"]:
-                mib[p["user"] or "?"] += p["gpu_memory_mib"] or 0
+            for user in r["users"].split("\n"):
+                gpus[user] = gpus.get(user, 0) + 1
+    identities = "\n".join([f"{r['index']}\t{r['uuid']}\t{r['name']}" for r in rows])
     return {
         "gpu_count": len(rows),
         "gpu_free": sum(r["free"] for r in rows),
@@ -272,7 +267,8 @@ def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "gpu_util_count": len(utilizations),
         "gpu_memory_used_mib": sum(r["memory_used_mib"] or 0 for r in rows),
         "gpu_memory_total_mib": sum(r["memory_total_mib"] or 0 for r in rows),
-        "gpu_users": "\n".join(f"{name}\t{n}\t{mib[name]}" for name, n in sorted(gpus.items())),
+        "gpu_users": "\n".join(f"{user}\t{n}\t{mib[user]}" for user, n in sorted(gpus.items())),
+        "gpus_key": hashlib.blake2b(identities.encode(), digest_size=16).hexdigest(),
     }
 
 
