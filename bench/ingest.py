@@ -140,6 +140,48 @@ class PhaseResult:
         )
 
 
+def scrape_loop(url: str, every: float, stop: Any, out: Any) -> None:
+    """GET ``url`` every ``every`` seconds until ``stop`` is set, as a Prometheus server would:
+    asking for gzip and keeping the body compressed. One scrape first, not counted (the service
+    starts its /metrics worker process at the first scrape of its life), then "ready"; at the
+    end, the scrapes' times in ms and the last body's size."""
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+
+    def scrape() -> int:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return len(response.read())
+
+    size = scrape()
+    out.send("ready")
+    took: list[float] = []
+    while not stop.wait(every):
+        t = time.perf_counter()
+        size = scrape()
+        took.append((time.perf_counter() - t) * 1000)
+    out.send((took, size))
+
+
+class Scraper:
+    """scrape_loop in a process of its own: in the load generator's process, reading a 45 MB
+    page (aiohttp decompresses it) would delay the very requests whose latency is measured."""
+
+    def __init__(self, url: str, every: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._stop = ctx.Event()
+        self._results, child = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=scrape_loop, args=(url, every, self._stop, child))
+        self._process.start()
+
+    def ready(self) -> None:
+        assert self._results.recv() == "ready"
+
+    def stop(self) -> tuple[list[float], int]:
+        self._stop.set()
+        took, size = self._results.recv()
+        self._process.join()
+        return took, size
+
+
 class Load:
     """Runs inside the generator process."""
 
@@ -254,33 +296,16 @@ class Load:
             per_request,
         )
 
-    async def scrape(self, every: float, took_ms: list[float], once: bool = False) -> None:
-        """GET /metrics every ``every`` seconds, as Prometheus would, until cancelled."""
-        url = f"{self.url.split(',')[0]}/metrics"
-        while True:
-            await asyncio.sleep(every)
-            t = time.perf_counter()
-            if self.client_kind == "aiohttp":
-                async with self._aio.get(url) as response:
-                    await response.read()
-            else:
-                await self._httpx.get(url)
-            took_ms.append((time.perf_counter() - t) * 1000)
-            if once:
-                return
-
     async def open(
         self, name: str, rate: float, seconds: float, drain_s: float, scrape_every: float = 0
     ) -> PhaseResult:
         """Requests at fixed send times; those unanswered drain_s after the last send count
         as unfinished (latency above the reported maximum, included in the percentiles).
         ``scrape_every``: also scrape /metrics that often."""
-        scrapes: list[float] = []
+        scraper = None
         if scrape_every:
-            # One scrape first, not counted: the service starts its /metrics worker process at
-            # the first scrape of its life; what is measured is the steady state.
-            await self.scrape(0, [], once=True)
-        scraper = asyncio.create_task(self.scrape(scrape_every, scrapes)) if scrape_every else None
+            scraper = Scraper(f"{self.url.split(',')[0]}/metrics", scrape_every)
+            await asyncio.to_thread(scraper.ready)
         latencies: list[float] = []
         errors: dict[str, int] = {}
         total = int(rate * seconds)
@@ -305,9 +330,11 @@ class Load:
         _, pending = await asyncio.wait(tasks, timeout=drain_s)
         wall = time.perf_counter() - start
         if scraper is not None:
-            scraper.cancel()
-            await asyncio.gather(scraper, return_exceptions=True)
-            name += f" + {len(scrapes)} scrapes (median {percentile(scrapes, 50):.0f} ms)"
+            scrapes, size = await asyncio.to_thread(scraper.stop)
+            name += (
+                f" + {len(scrapes)} scrapes (median {percentile(scrapes, 50):.0f} ms,"
+                f" {size / 2**20:.1f} MiB gzipped)"
+            )
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
