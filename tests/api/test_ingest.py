@@ -52,7 +52,7 @@ async def test_report_is_stored_and_counted(
     assert "dlbot_ingest_batch_seconds_count 1.0" in metrics
     assert (
         'dlbot_gpu_utilization_percent{gpu="1",host="gpu-07",'
-        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-07-1"} 97.0'
+        'model="NVIDIA H100 80GB HBM3",uuid="GPU-gpu-07-1"} 97'
     ) in metrics
     assert (
         'dlbot_gpu_power_watts{gpu="0",host="gpu-07",'
