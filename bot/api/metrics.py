@@ -305,10 +305,10 @@ def _background() -> None:
 
 class FleetScraper:
     """Reads and formats the fleet's families in one worker process, started at the first
-    scrape and kept, at a lower CPU priority. At 10,000 hosts a scrape is about a second of CPU;
-    in the service's own process it held the event loop and the interpreter lock long enough to
-    raise ingest's p99 tenfold (BENCHMARKS.md); in its own process it takes CPU time the service
-    does not need."""
+    scrape and kept, at a lower CPU priority. At 10,000 hosts a scrape is up to a second of CPU
+    on two slow cores; in the service's own process it held the event loop and the interpreter
+    lock long enough to raise ingest's p99 tenfold (BENCHMARKS.md); in its own process it takes
+    CPU time the service does not need."""
 
     def __init__(self, database_url: str, offline_after_s: float) -> None:
         self._args = (database_url, offline_after_s)
