@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
@@ -273,22 +273,17 @@ class FleetPage:
         self._engine = make_engine(database_url)
         self._fleet = StoreFleet(self._engine, offline_after_s)
         self._labels = GpuLabels()
-        self._formatter = ThreadPoolExecutor(1, initializer=_idle)
 
     def page(self, head: bytes, gzipped: bool) -> bytes:
         """``head`` and then the fleet's families, gzip-compressed when asked: compressing here
         keeps the 45 MB of a 10,000-host page out of the service's process (under 2 MB
         gzipped)."""
         scrape = self._loop.run_until_complete(read_scrape(self._fleet, self._engine, self._labels))
-        return self._formatter.submit(_page, head, scrape, gzipped).result()
-
-
-def _page(head: bytes, scrape: FleetScrape, gzipped: bool) -> bytes:
-    parts = [head, *fleet_parts(scrape)]
-    if not gzipped:
-        return b"".join(parts)
-    gz = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip's header and trailer
-    return b"".join([*map(gz.compress, parts), gz.flush()])
+        parts = [head, *fleet_parts(scrape)]
+        if not gzipped:
+            return b"".join(parts)
+        gz = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip's header and trailer
+        return b"".join([*map(gz.compress, parts), gz.flush()])
 
 
 @functools.cache
@@ -306,15 +301,6 @@ def fleet_exposition(
 def _background() -> None:
     """The worker yields the CPU to the service (and to anything else on a busy host)."""
     os.nice(10)
-
-
-def _idle() -> None:
-    """The worker's formatting thread runs only on CPU time nothing else wants (Linux's
-    SCHED_IDLE): a service or database process that wakes up takes the core at once. That thread
-    holds no database snapshot (the reads are done before it starts), so when the host is
-    saturated a starved scrape delays only itself."""
-    if hasattr(os, "SCHED_IDLE"):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 class FleetScraper:
