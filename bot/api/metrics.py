@@ -34,7 +34,6 @@ from dlbot.bot.store.fleet import GPU_NUMBERS, MIB, GaugeHost, StoreFleet, UserM
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.metrics")
-GPU_LABELS = ("host", "gpu", "uuid", "model")
 
 
 class ServiceMetrics:
@@ -313,9 +312,21 @@ class FleetScraper:
     def __init__(self, database_url: str, offline_after_s: float) -> None:
         self._args = (database_url, offline_after_s)
         self._pool: ProcessPoolExecutor | None = None
+        self._building: dict[bool, asyncio.Future[bytes]] = {}  # by gzipped
 
     async def scrape(self, head: bytes, gzipped: bool) -> bytes:
-        """``head`` followed by the fleet's families (``fleet_exposition``)."""
+        """``head`` followed by the fleet's families (``fleet_exposition``). A scrape that
+        arrives while a page is being built gets that page, with the first scrape's ``head``: on
+        a saturated host, where the niced worker gets little CPU time, scrapes do not queue up
+        behind each other."""
+        building = self._building.get(gzipped)
+        if building is None:
+            building = asyncio.ensure_future(self._build(head, gzipped))
+            self._building[gzipped] = building
+            building.add_done_callback(lambda _: self._building.pop(gzipped, None))
+        return await asyncio.shield(building)
+
+    async def _build(self, head: bytes, gzipped: bool) -> bytes:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("spawn"), initializer=_background

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from datetime import timedelta
 
@@ -114,3 +115,18 @@ async def test_a_scraper_that_takes_gzip_gets_the_page_compressed(
         assert wanted in plain.text.splitlines()
     refused = await client.get("/metrics", headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert "content-encoding" not in refused.headers
+
+
+async def test_a_scrape_that_arrives_while_a_page_is_built_shares_that_page(
+    service: Service,
+) -> None:
+    """One page at a time: on a saturated host the niced worker gets little CPU time, and
+    scrapes must not queue up behind each other."""
+    await ingest(service, report(host="gpu-01"))
+    first, second = await asyncio.gather(
+        service.scraper.scrape(b"# first\n", False), service.scraper.scrape(b"# second\n", False)
+    )
+    assert first == second
+    assert first.startswith(b"# first\n")
+    again = await service.scraper.scrape(b"# third\n", False)  # built anew once that one is done
+    assert again.startswith(b"# third\n")
