@@ -266,7 +266,9 @@ class StoreFleet:
     async def gpu_numbers(self) -> Sequence[Sequence[Any]]:
         """Every GPU's host id, index and then GPU_NUMBERS, in host id and index order. Read
         through the driver itself: at 10,000 hosts these are 80,000 rows a scrape, and
-        SQLAlchemy's result rows would double the time."""
+        SQLAlchemy's result rows would double the time. Like the other reads of a scrape, it is
+        a statement of its own: a snapshot held across them would keep PostgreSQL from pruning
+        the rows ingest rewrites meanwhile."""
         async with self._engine.connect() as conn:
             driver: Any = (await conn.get_raw_connection()).driver_connection
             if conn.dialect.name == "sqlite":
