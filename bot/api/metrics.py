@@ -30,7 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.store.counts import OutboxBacklog, outbox_backlog, runs_by_state
 from dlbot.bot.store.engine import make_engine
-from dlbot.bot.store.fleet import GPU_NUMBERS, MIB, GaugeHost, StoreFleet, UserMemory
+from dlbot.bot.store.fleet import (
+    GPU_NUMBERS,
+    MIB,
+    GaugeHost,
+    StoreFleet,
+    UserMemory,
+    user_memory,
+)
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.metrics")
@@ -129,7 +136,7 @@ class GpuLabels:
         stale = {
             host_id: host.name
             for host_id, host in online.items()
-            if host.gpus_key is None or self._keys.get(host_id, "") != host.gpus_key
+            if host.gpus_key is None or self._keys.get(host_id) != host.gpus_key
         }
         dropped = stale.keys() | (self._keys.keys() - online.keys())
         if dropped:
@@ -161,7 +168,7 @@ async def read_scrape(fleet: StoreFleet, engine: AsyncEngine, labels: GpuLabels)
     async with engine.connect() as conn:
         runs = await runs_by_state(conn)
         outbox = await outbox_backlog(conn)
-    users = await fleet.user_memory()
+    users = user_memory(hosts)
     return FleetScrape(hosts, cast(list[str], texts), columns, users, runs, outbox, utc_now())
 
 

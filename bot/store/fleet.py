@@ -58,6 +58,7 @@ class GaugeHost(NamedTuple):
     name: str
     online: bool
     gpus_key: str | None
+    gpu_users: str
 
 
 GPU_NUMBERS = (
@@ -86,7 +87,7 @@ _TOTALS = (
 )
 
 
-def _gpu_users(lines: str) -> list[list[str]]:
+def _gpu_user_fields(lines: str) -> list[list[str]]:
     """``Host.gpu_users`` lines as fields: user, GPUs and MiB (rows written before the MiB
     field existed have two; each host's next report rewrites its row)."""
     return [line.split("\t") for line in lines.split("\n") if line]
@@ -94,7 +95,7 @@ def _gpu_users(lines: str) -> list[list[str]]:
 
 def _user_gpus(lines: str) -> tuple[tuple[str, int], ...]:
     """(user, GPUs) pairs of ``Host.gpu_users``."""
-    return tuple((fields[0], int(fields[1])) for fields in _gpu_users(lines))
+    return tuple((fields[0], int(fields[1])) for fields in _gpu_user_fields(lines))
 
 
 def _users(per_host: Iterable[str]) -> tuple[UserGpus, ...]:
@@ -143,6 +144,18 @@ class UserMemory(NamedTuple):
     host: str
     user: str
     memory_mib: int
+
+
+def user_memory(hosts: Iterable[GaugeHost]) -> list[UserMemory]:
+    """GPU memory per online host and process owner, as ingest added it up
+    (``Host.gpu_users``)."""
+    return [
+        UserMemory(host.name, fields[0], int(fields[2]))
+        for host in hosts
+        if host.online
+        for fields in _gpu_user_fields(host.gpu_users)
+        if len(fields) > 2
+    ]
 
 
 class FleetCounts(NamedTuple):
@@ -242,12 +255,16 @@ class StoreFleet:
         return hosts_t.c.last_seen_at >= self._clock() - self._offline_after
 
     async def gauge_hosts(self) -> list[GaugeHost]:
-        """Every host by name, whether it reported recently, and its GPUs' identity digest."""
+        """Every host by name, whether it reported recently, its GPUs' identity digest and
+        its users' GPU memory."""
         h = hosts_t.c
-        query = select(h.id, h.name, self._online(), h.gpus_key).order_by(h.name)
+        query = select(h.id, h.name, self._online(), h.gpus_key, h.gpu_users).order_by(h.name)
         async with self._engine.connect() as conn:
             rows = await conn.execute(query)
-            return [GaugeHost(id, name, bool(online), key) for id, name, online, key in rows]
+            return [
+                GaugeHost(id, name, bool(online), key, users)
+                for id, name, online, key, users in rows
+            ]
 
     async def gpu_identities(
         self, host_ids: Sequence[int] | None
@@ -276,20 +293,6 @@ class StoreFleet:
             else:
                 rows = await driver.fetch(_NUMBERS_SQL)
         return rows
-
-    async def user_memory(self) -> list[UserMemory]:
-        """GPU memory per host and process owner, on hosts that reported recently, as ingest
-        added it up (``Host.gpu_users``)."""
-        h = hosts_t.c
-        query = select(h.name, h.gpu_users).where(self._online(), h.gpu_users != "")
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query.order_by(h.name))).all()
-        return [
-            UserMemory(host, fields[0], int(fields[2]))
-            for host, lines in rows
-            for fields in _gpu_users(lines)
-            if len(fields) > 2
-        ]
 
     async def counts(self, idle_min_memory_mib: int, idle_max_utilization: int) -> FleetCounts:
         """Hosts, and the GPUs of online hosts by state, counted in SQL. Idle-held is the status
