@@ -16,11 +16,15 @@ Phases, per database:
   closed   closed loop, --concurrency requests in flight, --closed-s seconds: max sustained rate
   open     open loop at --rate reports/s for --open-s seconds (--hosts hosts every hosts/rate s);
            latency is measured from each request's scheduled send time
-  open+scrape  (--scrape-every S) the open loop again while GET /metrics runs every S seconds
+  open+scrape  (--scrape-every S) the open loop again while GET /metrics runs every S seconds;
+           with --rounds N, N pairs of open and open+scrape in alternating order (off-on,
+           on-off, ...), so that a database's drift between phases (PostgreSQL's autovacuum)
+           falls on both sides, then the median p99 of each and the rise
 
     .venv/bin/python bench/ingest.py [--db sqlite,postgres] [--concurrency 64] [--rate 700]
     .venv/bin/python bench/ingest.py --db postgres --replicas 2   # replicas on one database
     .venv/bin/python bench/ingest.py --db sqlite --scrape-every 15   # open loop again, scraping
+    .venv/bin/python bench/ingest.py --db postgres --scrape-every 15 --rounds 3
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import contextlib
 import gc
 import json
 import multiprocessing
+import statistics
 import sys
 import tempfile
 import time
@@ -434,6 +439,28 @@ def database_cpu_used(before: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in database_cpu().items())
 
 
+def phases(args: argparse.Namespace) -> list[str]:
+    """prefill, closed, then the open loops: one, or --rounds pairs with and without
+    scraping, the order alternating (off-on, on-off, ...)."""
+    if not args.scrape_every:
+        return ["prefill", "closed", "open"]
+    pairs = [
+        ("open", "open+scrape") if r % 2 == 0 else ("open+scrape", "open")
+        for r in range(args.rounds)
+    ]
+    return ["prefill", "closed"] + [phase for pair in pairs for phase in pair]
+
+
+def scrape_rise(off: list[float], on: list[float]) -> str:
+    """The open loop's p99 without and with scraping: medians and the rise."""
+    off_ms, on_ms = statistics.median(off), statistics.median(on)
+    return (
+        f"open-loop p99 without scraping {', '.join(f'{v:.1f}' for v in off)} ms, "
+        f"with {', '.join(f'{v:.1f}' for v in on)} ms: medians {off_ms:.1f} -> {on_ms:.1f} ms "
+        f"({(on_ms / off_ms - 1) * 100:+.0f}%)"
+    )
+
+
 def run_database(
     label: str, database_url: str | None, args: argparse.Namespace, pool: ProcessPoolExecutor
 ) -> None:
@@ -461,19 +488,23 @@ def run_database(
                 f"DLBOT_OFFLINE_AFTER={offline}",
                 flush=True,
             )
-            phases = ["prefill", "closed", "open"] + (["open+scrape"] if args.scrape_every else [])
-            for phase in phases:
+            p99s: dict[str, list[float]] = {"open": [], "open+scrape": []}
+            for phase in phases(args):
                 cpu0 = [sum(proc.cpu_times()[:2]) for proc in procs]
                 db0 = database_cpu()
                 result = pool.submit(generator_phase, url, token, vars(args), phase).result()
                 used = [sum(proc.cpu_times()[:2]) - c for proc, c in zip(procs, cpu0, strict=True)]
                 print(result.line(sum(used)), flush=True)
+                if phase in p99s:
+                    p99s[phase].append(percentile(result.latencies_ms, 99))
                 if database_url:
                     db = database_cpu_used(db0) / result.wall_s * 100
                     print(f"    PostgreSQL processes: {db:.0f}% of one core", flush=True)
                 if len(procs) > 1:
                     shares = ", ".join(f"{u / result.wall_s * 100:.0f}%" for u in used)
                     print(f"    CPU per service process: {shares} of one core", flush=True)
+            if args.scrape_every:
+                print(f"    {scrape_rise(p99s['open'], p99s['open+scrape'])}")
             rss = ", ".join(f"{proc.memory_info().rss / 2**20:.0f}" for proc in procs)
             print(f"    server RSS at end: {rss} MiB")
             print(f"    ingest transactions (all phases): {batch_times(url.split(',')[0])}")
@@ -512,6 +543,12 @@ def main() -> None:
         type=float,
         default=0,
         help="then run the open loop again while scraping /metrics this often (seconds)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --scrape-every: pairs of open loops without and with scraping",
     )
     parser.add_argument(
         "--replicas",
