@@ -149,7 +149,8 @@ def scrape_loop(url: str, every: float, stop: Any, out: Any) -> None:
     """GET ``url`` every ``every`` seconds until ``stop`` is set, as a Prometheus server would:
     asking for gzip and keeping the body compressed. One scrape first, not counted (the service
     starts its /metrics worker process at the first scrape of its life), then "ready"; at the
-    end, the scrapes' times in ms and the last body's size."""
+    end, each scrape's start (time.perf_counter, the same clock in every process here) and
+    duration in s, and the last body's size."""
     request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
 
     def scrape() -> int:
@@ -158,11 +159,11 @@ def scrape_loop(url: str, every: float, stop: Any, out: Any) -> None:
 
     size = scrape()
     out.send("ready")
-    took: list[float] = []
+    took: list[tuple[float, float]] = []
     while not stop.wait(every):
         t = time.perf_counter()
         size = scrape()
-        took.append((time.perf_counter() - t) * 1000)
+        took.append((t, time.perf_counter() - t))
     out.send((took, size))
 
 
@@ -180,7 +181,7 @@ class Scraper:
     def ready(self) -> None:
         assert self._results.recv() == "ready"
 
-    def stop(self) -> tuple[list[float], int]:
+    def stop(self) -> tuple[list[tuple[float, float]], int]:
         self._stop.set()
         took, size = self._results.recv()
         self._process.join()
@@ -312,6 +313,7 @@ class Load:
             scraper = Scraper(f"{self.url.split(',')[0]}/metrics", scrape_every)
             await asyncio.to_thread(scraper.ready)
         latencies: list[float] = []
+        sent_at: list[float] = []
         errors: dict[str, int] = {}
         total = int(rate * seconds)
         self.max_in_flight = 0
@@ -323,6 +325,7 @@ class Load:
             outcome = await self.post(body)
             if outcome == "ok":
                 latencies.append((time.perf_counter() - scheduled) * 1000)
+                sent_at.append(scheduled)
             else:
                 errors[outcome] = errors.get(outcome, 0) + 1
 
@@ -336,9 +339,10 @@ class Load:
         wall = time.perf_counter() - start
         if scraper is not None:
             scrapes, size = await asyncio.to_thread(scraper.stop)
+            took = [seconds * 1000 for _, seconds in scrapes]
             name += (
-                f" + {len(scrapes)} scrapes (median {percentile(scrapes, 50):.0f} ms,"
-                f" {size / 2**20:.1f} MiB gzipped)"
+                f" + {len(scrapes)} scrapes (median {percentile(took, 50):.0f} ms,"
+                f" {size / 2**20:.1f} MiB gzipped; {during_scrapes(scrapes, sent_at, latencies)})"
             )
         for task in pending:
             task.cancel()
@@ -359,6 +363,25 @@ class Load:
             self.max_in_flight,
         )
         return result
+
+
+def during_scrapes(
+    scrapes: list[tuple[float, float]], sent_at: list[float], latencies: list[float]
+) -> str:
+    """The p99 of the requests sent while a scrape was under way, and of the others."""
+    windows = sorted(scrapes)
+
+    def during(moment: float) -> bool:
+        return any(start <= moment <= start + took for start, took in windows)
+
+    inside = [ms for at, ms in zip(sent_at, latencies, strict=True) if during(at)]
+    outside = [ms for at, ms in zip(sent_at, latencies, strict=True) if not during(at)]
+    if not inside or not outside:
+        return "no request sent during a scrape"
+    return (
+        f"p99 of the {len(inside)} requests sent during a scrape {percentile(inside, 99):.1f} ms,"
+        f" of the others {percentile(outside, 99):.1f} ms"
+    )
 
 
 _load: Load | None = None

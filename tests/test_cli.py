@@ -194,8 +194,8 @@ def test_host_remove_says_when_there_is_no_such_host(cli_env: dict[str, str]) ->
 def test_db_upgrade_says_what_it_did(cli_env: dict[str, str]) -> None:
     first = dlbot(cli_env, "db", "upgrade").stdout
     again = dlbot(cli_env, "db", "upgrade").stdout
-    assert "upgraded from revision (empty) to 0016_gpus_key" in first
-    assert "already at revision 0016_gpus_key; nothing to do" in again
+    assert "upgraded from revision (empty) to 0017_gpu_numbers" in first
+    assert "already at revision 0017_gpu_numbers; nothing to do" in again
 
 
 def test_a_second_service_on_one_sqlite_file_is_refused(

@@ -21,7 +21,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, compress, repeat
-from typing import Any, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -30,14 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dlbot.bot.store.counts import OutboxBacklog, outbox_backlog, runs_by_state
 from dlbot.bot.store.engine import make_engine
-from dlbot.bot.store.fleet import (
-    GPU_NUMBERS,
-    MIB,
-    GaugeHost,
-    StoreFleet,
-    UserMemory,
-    user_memory,
-)
+from dlbot.bot.store.fleet import GaugeHost, StoreFleet, UserMemory, user_memory
+from dlbot.bot.store.gpu_numbers import GPU_NUMBERS, MIB, columns
 from dlbot.wire import utc_now
 
 log = logging.getLogger("dlbot.metrics")
@@ -97,11 +90,12 @@ class ServiceMetrics:
 @dataclass(frozen=True)
 class FleetScrape:
     """What one scrape reads from the store: every host, and the GPUs of online hosts as their
-    label text (GpuLabels) with one column of numbers per GPU_NUMBERS, in the same order."""
+    label text (GpuLabels) with one column of numbers per GPU_NUMBERS, in the same order, as
+    text ("" where a GPU has no such number)."""
 
     hosts: Sequence[GaugeHost]
     gpu_labels: Sequence[str]
-    gpu_columns: Sequence[Sequence[int | float | None]]
+    gpu_columns: Sequence[Sequence[str]]
     users: Sequence[UserMemory]
     runs: Mapping[str, int]
     outbox: OutboxBacklog
@@ -124,52 +118,62 @@ class GpuLabels:
     (``gpus_key``), and forgotten when it goes offline or away."""
 
     def __init__(self) -> None:
-        self._keys: dict[int, str | None] = {}  # host id -> the gpus_key its labels are from
-        self._text: dict[tuple[int, int], str] = {}  # (host id, GPU index) -> label text
+        # host id -> the gpus_key its labels are from, and its GPUs' label text in index order
+        self._hosts: dict[int, tuple[str, list[str]]] = {}
 
-    async def read(
-        self, fleet: StoreFleet, hosts: Sequence[GaugeHost]
-    ) -> Mapping[tuple[int, int], str]:
-        """(host id, GPU index) -> ``gpu="0",host="a",model="m",uuid="u"} ``: the label set in
-        prometheus_client's order (by label name), closed, for the online hosts' GPUs."""
-        online = {host.id: host for host in hosts if host.online}
+    async def read(self, fleet: StoreFleet, hosts: Sequence[GaugeHost]) -> Mapping[int, list[str]]:
+        """Host id -> its GPUs' label sets in index order (``gpu="0",host="a",model="m",
+        uuid="u"} ``: prometheus_client's order, by label name, closed), for the online hosts
+        whose labels are those of their ``gpus_key``: ingest writes a host's numbers and key
+        together, so these line up with its GPU_NUMBERS. A host whose GPUs changed between the
+        two reads is left out of this scrape."""
+        online = {host.id: host for host in hosts if host.online and host.gpus_key is not None}
+        for host_id in self._hosts.keys() - online.keys():
+            del self._hosts[host_id]
         stale = {
-            host_id: host.name
+            host_id: host
             for host_id, host in online.items()
-            if host.gpus_key is None or self._keys.get(host_id) != host.gpus_key
+            if self._hosts.get(host_id, ("",))[0] != host.gpus_key
         }
-        dropped = stale.keys() | (self._keys.keys() - online.keys())
-        if dropped:
-            self._text = {key: text for key, text in self._text.items() if key[0] not in dropped}
-            self._keys = {host_id: online[host_id].gpus_key for host_id in online}
         if stale:
             ids = list(stale) if len(stale) <= READ_ALL_OVER else None
-            for host_id, index, uuid, model in await fleet.gpu_identities(ids):
+            found: dict[int, tuple[str | None, list[str]]] = {}
+            for host_id, key, index, uuid, model in await fleet.gpu_identities(ids):
                 if (host := stale.get(host_id)) is not None:
-                    self._text[host_id, index] = (
-                        f'gpu="{index}",host="{_label(host)}",model="{_label(model or "")}",'
+                    found.setdefault(host_id, (key, []))[1].append(
+                        f'gpu="{index}",host="{_label(host.name)}",model="{_label(model or "")}",'
                         f'uuid="{_label(uuid or "")}"}} '
                     )
-        return self._text
+            for host_id, host in stale.items():
+                key, texts = found.get(host_id, (host.gpus_key, []))
+                if key == host.gpus_key and host.gpus_key is not None:
+                    self._hosts[host_id] = (host.gpus_key, texts)
+                else:
+                    self._hosts.pop(host_id, None)
+        return {
+            host_id: texts
+            for host_id, (key, texts) in self._hosts.items()
+            if key == online[host_id].gpus_key
+        }
 
 
 async def read_scrape(fleet: StoreFleet, engine: AsyncEngine, labels: GpuLabels) -> FleetScrape:
     hosts = await fleet.gauge_hosts()
     known = await labels.read(fleet, hosts)
-    texts: list[str | None] = []
-    columns: Sequence[Sequence[Any]] = [()] * len(GPU_NUMBERS)
-    if numbers := await fleet.gpu_numbers():
-        host_ids, indexes, *columns = zip(*numbers, strict=True)
-        texts = list(map(known.get, zip(host_ids, indexes, strict=True)))
-        if None in texts:  # GPUs of offline hosts, or new since gauge_hosts() (next scrape)
-            keep = [text is not None for text in texts]
-            texts = list(compress(texts, keep))
-            columns = [list(compress(column, keep)) for column in columns]
+    exported = [host for host in hosts if known.get(host.id) and host.gpu_numbers]
+    texts = [text for host in exported for text in known[host.id]]
     async with engine.connect() as conn:
         runs = await runs_by_state(conn)
         outbox = await outbox_backlog(conn)
-    users = user_memory(hosts)
-    return FleetScrape(hosts, cast(list[str], texts), columns, users, runs, outbox, utc_now())
+    return FleetScrape(
+        hosts,
+        texts,
+        columns([host.gpu_numbers for host in exported]),
+        user_memory(hosts),
+        runs,
+        outbox,
+        utc_now(),
+    )
 
 
 class FleetCollector(Collector):
@@ -221,11 +225,9 @@ def _family(name: str, help_text: str, samples: str) -> str:
     return f"# HELP {name} {help_text}\n# TYPE {name} gauge\n{samples}"
 
 
-def _samples(name: str, labels: Sequence[str], values: Sequence[object]) -> str:
+def _samples(name: str, labels: Sequence[str], values: Sequence[str]) -> str:
     """``name{labels} value`` lines, joined without a Python step per line."""
-    return "".join(
-        chain.from_iterable(zip(repeat(name + "{"), labels, map(str, values), repeat("\n")))
-    )
+    return "".join(chain.from_iterable(zip(repeat(name + "{"), labels, values, repeat("\n"))))
 
 
 def fleet_families(scrape: FleetScrape) -> list[str]:
@@ -234,13 +236,9 @@ def fleet_families(scrape: FleetScrape) -> list[str]:
     for field, column in zip(GPU_NUMBERS, scrape.gpu_columns, strict=True):
         name, help_text = GPU_GAUGES[field]
         labels, values = scrape.gpu_labels, column
-        if None in values:  # a GPU that does not report this one
-            kept = [
-                (text, value)
-                for text, value in zip(labels, values, strict=True)
-                if value is not None
-            ]
-            labels, values = [text for text, _ in kept], [value for _, value in kept]
+        if "" in values:  # a GPU that does not report this one
+            keep = list(map(bool, values))
+            labels, values = list(compress(labels, keep)), list(compress(values, keep))
         families.append(_family(name, help_text, _samples(name, labels, values)))
     hosts = "".join(
         f'dlbot_host_up{{host="{_label(host.name)}"}} {"1.0" if host.online else "0.0"}\n'

@@ -48,9 +48,6 @@ _GPU_COLUMNS = (
 )
 
 
-MIB = 1024 * 1024
-
-
 class GaugeHost(NamedTuple):
     """A host as /metrics exports it."""
 
@@ -59,21 +56,7 @@ class GaugeHost(NamedTuple):
     online: bool
     gpus_key: str | None
     gpu_users: str
-
-
-GPU_NUMBERS = (
-    "utilization_gpu",
-    "memory_used_bytes",
-    "memory_total_bytes",
-    "temperature_c",
-    "power_w",
-)
-"""What StoreFleet.gpu_numbers gives for each GPU after its host id and index."""
-
-_NUMBERS_SQL = (
-    f'SELECT host_id, "index", utilization_gpu, memory_used_mib * {MIB}, memory_total_mib * {MIB},'
-    ' temperature_c, power_w FROM gpus ORDER BY host_id, "index"'
-)
+    gpu_numbers: str
 
 
 _TOTALS = (
@@ -255,44 +238,40 @@ class StoreFleet:
         return hosts_t.c.last_seen_at >= self._clock() - self._offline_after
 
     async def gauge_hosts(self) -> list[GaugeHost]:
-        """Every host by name, whether it reported recently, its GPUs' identity digest and
-        its users' GPU memory."""
+        """Every host by name, whether it reported recently, its GPUs' identity digest, its
+        users' GPU memory and its GPUs' numbers (``store.gpu_numbers``). Like the other reads
+        of a scrape, a statement of its own: a snapshot held across them would keep PostgreSQL
+        from pruning the rows ingest rewrites meanwhile."""
         h = hosts_t.c
-        query = select(h.id, h.name, self._online(), h.gpus_key, h.gpu_users).order_by(h.name)
+        query = select(
+            h.id, h.name, self._online(), h.gpus_key, h.gpu_users, h.gpu_numbers
+        ).order_by(h.name)
         async with self._engine.connect() as conn:
             rows = await conn.execute(query)
             return [
-                GaugeHost(id, name, bool(online), key, users)
-                for id, name, online, key, users in rows
+                GaugeHost(id, name, bool(online), key, users, numbers)
+                for id, name, online, key, users, numbers in rows
             ]
 
     async def gpu_identities(
         self, host_ids: Sequence[int] | None
-    ) -> list[tuple[int, int, str | None, str | None]]:
-        """(host id, index, UUID, model) of these hosts' GPUs, or of every GPU."""
+    ) -> list[tuple[int, str | None, int, str | None, str | None]]:
+        """(host id, the host's gpus_key, index, UUID, model) of these hosts' GPUs, or of every
+        GPU, by host and index: the key read in the same statement tells which report the
+        identities are from."""
         g = gpus_t.c
-        query = select(g.host_id, g.index, g.uuid, g.name)
+        query = (
+            select(g.host_id, hosts_t.c.gpus_key, g.index, g.uuid, g.name)
+            .join_from(gpus_t, hosts_t, hosts_t.c.id == g.host_id)
+            .order_by(g.host_id, g.index)
+        )
         if host_ids is not None:
             query = query.where(g.host_id.in_(list(host_ids)))
         async with self._engine.connect() as conn:
             return [
-                (host_id, index, uuid, name)
-                for host_id, index, uuid, name in await conn.execute(query)
+                (host_id, key, index, uuid, name)
+                for host_id, key, index, uuid, name in await conn.execute(query)
             ]
-
-    async def gpu_numbers(self) -> Sequence[Sequence[Any]]:
-        """Every GPU's host id, index and then GPU_NUMBERS, in host id and index order. Read
-        through the driver itself: at 10,000 hosts these are 80,000 rows a scrape, and
-        SQLAlchemy's result rows would double the time. Like the other reads of a scrape, it is
-        a statement of its own: a snapshot held across them would keep PostgreSQL from pruning
-        the rows ingest rewrites meanwhile."""
-        async with self._engine.connect() as conn:
-            driver: Any = (await conn.get_raw_connection()).driver_connection
-            if conn.dialect.name == "sqlite":
-                rows: Sequence[Sequence[Any]] = await driver.execute_fetchall(_NUMBERS_SQL)
-            else:
-                rows = await driver.fetch(_NUMBERS_SQL)
-        return rows
 
     async def counts(self, idle_min_memory_mib: int, idle_max_utilization: int) -> FleetCounts:
         """Hosts, and the GPUs of online hosts by state, counted in SQL. Idle-held is the status

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dlbot.bot.background import BackgroundTask
 from dlbot.bot.store.bulk import Bulk
 from dlbot.bot.store.engine import make_sync_engine
+from dlbot.bot.store.gpu_numbers import encode as encode_gpu_numbers
 from dlbot.bot.store.models import Gpu, GpuSample, Host, HostSample, table
 from dlbot.bot.store.upsert import insert_ignoring_conflicts
 from dlbot.bot.store.usage import ReportSpan, add_usage
@@ -169,7 +170,8 @@ def _write_latest(
     if not latest:
         return
     gpu_rows = {
-        name: [_gpu_row(states[name].id, r, gpu) for gpu in r.gpus] for name, r in latest.items()
+        name: [_gpu_row(states[name].id, r, gpu) for gpu in sorted(r.gpus, key=lambda g: g.index)]
+        for name, r in latest.items()
     }
     UPDATE_HOSTS.execute(
         conn,
@@ -203,6 +205,7 @@ GPU_TOTALS = (
     "gpu_memory_total_mib",
     "gpu_users",
     "gpus_key",
+    "gpu_numbers",
 )
 
 
@@ -245,10 +248,11 @@ INSERT_GPUS = Bulk(gpus_t.insert().inline(), _GPU_COLUMNS)
 
 
 def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A host's GPU rows added up (``Host.gpu_*``): users as ``name<TAB>GPUs<TAB>MiB`` lines
-    (how many of the host's GPUs run a process of theirs, and the GPU memory those processes
-    hold; a user name has no control characters), and a digest of which GPU (UUID and model)
-    sits at which index, which changes when a GPU is swapped, added or removed."""
+    """A host's GPU rows (in index order) added up (``Host.gpu_*``): users as
+    ``name<TAB>GPUs<TAB>MiB`` lines (how many of the host's GPUs run a process of theirs, and
+    the GPU memory those processes hold; a user name has no control characters), a digest of
+    which GPU (UUID and model) sits at which index, which changes when a GPU is swapped, added
+    or removed, and the numbers /metrics exports (``store.gpu_numbers``)."""
     utilizations = [r["utilization_gpu"] for r in rows if r["utilization_gpu"] is not None]
     gpus: dict[str, int] = {}
     mib: dict[str, int] = {}
@@ -269,6 +273,7 @@ def _gpu_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "gpu_memory_total_mib": sum(r["memory_total_mib"] or 0 for r in rows),
         "gpu_users": "\n".join(f"{user}\t{n}\t{mib[user]}" for user, n in sorted(gpus.items())),
         "gpus_key": hashlib.blake2b(identities.encode(), digest_size=16).hexdigest(),
+        "gpu_numbers": encode_gpu_numbers(rows),
     }
 
 

@@ -85,6 +85,9 @@ class Host(Base):
     # A digest of the latest report's GPU identities (index, UUID, model): /metrics keeps each
     # GPU's label text between scrapes and reads a host's again only when this changes.
     gpus_key: Mapped[str | None] = mapped_column(String(32))
+    # The latest report's GPU numbers as /metrics writes them (store.ingest.gpu_numbers): a
+    # scrape reads them with the host instead of every GPU row.
+    gpu_numbers: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Gpu(Base):

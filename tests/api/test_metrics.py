@@ -11,7 +11,9 @@ import psutil
 import pytest
 from sqlalchemy import update
 
+from dlbot.bot.api.metrics import GpuLabels, read_scrape
 from dlbot.bot.service import Service
+from dlbot.bot.store.fleet import StoreFleet
 from dlbot.bot.store.models import Host
 from dlbot.wire import utc_now
 from tests.support import ingest, report
@@ -67,6 +69,55 @@ async def test_a_swapped_gpu_is_exported_under_its_new_uuid_and_model(
     ) in after
     assert not [line for line in after if "GPU-gpu-01-1" in line]
     assert [line for line in after if "dlbot_gpu_power_watts" in line and "gpu-01-0" in line]
+
+
+async def test_gpus_reported_out_of_order_keep_their_own_numbers(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    """Numbers (kept with the host) and labels (from its GPU rows) pair up by index, whatever
+    order the agent listed its GPUs in."""
+    shuffled = report(host="gpu-01", gpus=3)
+    for gpu in shuffled["gpus"]:
+        gpu["utilization_gpu"] = 10 + gpu["index"]
+    shuffled["gpus"].reverse()
+    await ingest(service, shuffled)
+    lines = (await client.get("/metrics")).text.splitlines()
+    assert [
+        line.split(",")[0] + " " + line.rsplit(" ", 1)[1]
+        for line in lines
+        if line.startswith("dlbot_gpu_utilization_percent{")
+    ] == [
+        'dlbot_gpu_utilization_percent{gpu="0" 10',
+        'dlbot_gpu_utilization_percent{gpu="1" 11',
+        'dlbot_gpu_utilization_percent{gpu="2" 12',
+    ]
+
+
+async def test_a_host_whose_gpus_change_between_a_scrapes_reads_waits_for_the_next(
+    service: Service,
+) -> None:
+    """A scrape reads the hosts (numbers and GPU identity key), then label text for hosts whose
+    key it has not seen. If ingest changed the host's GPUs in between, the labels read belong to
+    the new report, not to the numbers: that host is left out of this scrape, not mislabelled."""
+    fleet = StoreFleet(service.engine, service.settings.offline_after)
+    await ingest(service, report(host="gpu-01", gpus=2), report(host="gpu-02", gpus=1))
+    hosts = await fleet.gauge_hosts()
+    swapped = report(host="gpu-01", seq=2, gpus=2)
+    swapped["gpus"][1]["uuid"] = "GPU-new-1"
+    await ingest(service, swapped)
+    labels = GpuLabels()
+    scrape = await read_scrape(fleet, service.engine, labels)
+    assert [text.split(",")[1] for text in scrape.gpu_labels] == ['host="gpu-01"'] * 2 + [
+        'host="gpu-02"'
+    ]
+    known = await labels.read(fleet, hosts)  # hosts as read before the swap
+    assert set(known) == {host.id for host in hosts if host.name == "gpu-02"}
+    assert [
+        text
+        for texts in (await labels.read(fleet, await fleet.gauge_hosts())).values()
+        for text in texts
+        if "GPU-new-1" in text
+    ]
 
 
 async def test_a_scrape_whose_worker_process_dies_is_refused_and_the_next_one_works(

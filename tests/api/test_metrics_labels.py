@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 
 from dlbot.bot.api.metrics import ServiceMetrics
 from dlbot.bot.service import Service
@@ -176,14 +176,25 @@ def test_set_leader_switches_the_gauge() -> None:
 async def test_gpus_without_uuid_or_name_get_empty_labels(
     client: httpx.AsyncClient, service: Service
 ) -> None:
-    await ingest(service, report(host="gpu-09", gpus=1, utilization=50))
-    async with service.engine.begin() as conn:
-        await conn.execute(update(Gpu).values(uuid=None, name=None, power_w=None))
+    """A GPU without UUID, model or power draw (an agent whose backend has none): empty labels,
+    and no power sample for it while the host's other GPU has one."""
+    bare = report(host="gpu-09", gpus=2, utilization=50)
+    bare["gpus"][0].update(uuid=None, name=None, power_w=None)
+    await ingest(service, bare)
     scraped = samples((await client.get("/metrics")).text)
     assert scraped["dlbot_gpu_utilization_percent"] == [
-        ({"host": "gpu-09", "gpu": "0", "uuid": "", "model": ""}, 50)
+        ({"host": "gpu-09", "gpu": "0", "uuid": "", "model": ""}, 50),
+        (
+            {
+                "host": "gpu-09",
+                "gpu": "1",
+                "uuid": "GPU-gpu-09-1",
+                "model": "NVIDIA H100 80GB HBM3",
+            },
+            50,
+        ),
     ]
-    assert "dlbot_gpu_power_watts" not in scraped  # no GPU reports one
+    assert [labels["gpu"] for labels, _ in scraped["dlbot_gpu_power_watts"]] == ["1"]
 
 
 async def test_label_values_and_numbers_survive_the_text_format(
@@ -192,29 +203,13 @@ async def test_label_values_and_numbers_survive_the_text_format(
     """Quotes, backslashes and newlines in a GPU's name or a user name, large and fractional
     numbers: what prometheus_client's parser reads back is what the store held."""
     hostile = 'H100 "SXM" \\ 80GB\nnext'
-    await ingest(
-        service,
-        report(host="gpu-01", gpus=1),
-        report(host="gpu-02", gpus=1),
-        report(host="gpu-03", gpus=0),
-    )
+    odd = report(host="gpu-01", gpus=1, users=('ali"ce\\',), memory_used_mib=81559)
+    odd["gpus"][0].update(index=3, uuid='GPU-"x"\\', name="H100", power_w=624.125)
+    odd["gpus"][0]["processes"][0]["gpu_memory_mib"] = 2**40
+    await ingest(service, odd, report(host="gpu-02", gpus=1), report(host="gpu-03", gpus=0))
     async with service.engine.begin() as conn:
-        gpu_01 = select(Host.id).where(Host.name == "gpu-01").scalar_subquery()
-        await conn.execute(
-            update(Gpu)
-            .where(Gpu.host_id == gpu_01)
-            .values(
-                index=3,
-                uuid='GPU-"x"\\',
-                name=hostile,
-                utilization_gpu=97,
-                memory_used_mib=81559,
-                power_w=624.125,
-            )
-        )
-        await conn.execute(
-            update(Host).where(Host.name == "gpu-01").values(gpu_users=f'ali"ce\\\t1\t{2**40}')
-        )
+        # The wire format refuses control characters; a row stored before it did may hold one.
+        await conn.execute(update(Gpu).values(name=hostile))
         await conn.execute(
             update(Host)
             .where(Host.name == "gpu-02")
