@@ -158,12 +158,25 @@ def dlbot_serve(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[byt
         log.close()
 
 
-def recreate_pg_database(name: str = "bench") -> None:
-    """Drop and create the dedicated benchmark database (never the shared `test` one)."""
-    assert name != "test"
+def _psql(sql: str) -> None:
     psql = shutil.which("psql")
     if psql is None:
         raise RuntimeError("psql not found")
     base = [psql, "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
-    subprocess.run([*base, "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
-    subprocess.run([*base, "-c", f"CREATE DATABASE {name}"], check=True)
+    subprocess.run([*base, "-c", sql], check=True)
+
+
+def recreate_pg_database(name: str = "bench") -> None:
+    """Drop and create the dedicated benchmark database (never the shared `test` one)."""
+    assert name != "test"
+    _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _psql(f"CREATE DATABASE {name}")
+
+
+def pg_checkpoint() -> None:
+    """A PostgreSQL checkpoint now. After one, the first change to each page writes the whole
+    page to the WAL, and PostgreSQL starts the next when enough WAL has been written (at the
+    load of bench/ingest.py every few minutes): a phase that met one had a worse p99 than the
+    phases around it. A checkpoint before each phase puts them all at the same point of that
+    cycle."""
+    _psql("CHECKPOINT")

@@ -19,7 +19,8 @@ Phases, per database:
   open+scrape  (--scrape-every S) the open loop again while GET /metrics runs every S seconds;
            with --rounds N, N pairs of open and open+scrape in alternating order (off-on,
            on-off, ...), so that a database's drift between phases (PostgreSQL's autovacuum)
-           falls on both sides, then the median p99 of each and the rise
+           falls on both sides, then the median p99 of each and the rise. On PostgreSQL each
+           open loop starts after a CHECKPOINT (bench/_common.py, pg_checkpoint, says why)
 
     .venv/bin/python bench/ingest.py [--db sqlite,postgres] [--concurrency 64] [--rate 700]
     .venv/bin/python bench/ingest.py --db postgres --replicas 2   # replicas on one database
@@ -58,6 +59,7 @@ from _common import (
     free_port,
     machine,
     percentile,
+    pg_checkpoint,
     recreate_pg_database,
 )
 
@@ -513,6 +515,8 @@ def run_database(
             )
             p99s: dict[str, list[float]] = {"open": [], "open+scrape": []}
             for phase in phases(args):
+                if database_url and phase.startswith("open"):
+                    pg_checkpoint()
                 cpu0 = [sum(proc.cpu_times()[:2]) for proc in procs]
                 db0 = database_cpu()
                 result = pool.submit(generator_phase, url, token, vars(args), phase).result()

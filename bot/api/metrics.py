@@ -118,43 +118,40 @@ class GpuLabels:
     (``gpus_key``), and forgotten when it goes offline or away."""
 
     def __init__(self) -> None:
-        # host id -> the gpus_key its labels are from, and its GPUs' label text in index order
-        self._hosts: dict[int, tuple[str, list[str]]] = {}
+        self._keys: dict[int, str] = {}  # host id -> the gpus_key its label text is from
+        self._text: dict[int, list[str]] = {}  # host id -> its GPUs' label text, by index
 
     async def read(self, fleet: StoreFleet, hosts: Sequence[GaugeHost]) -> Mapping[int, list[str]]:
         """Host id -> its GPUs' label sets in index order (``gpu="0",host="a",model="m",
-        uuid="u"} ``: prometheus_client's order, by label name, closed), for the online hosts
-        whose labels are those of their ``gpus_key``: ingest writes a host's numbers and key
-        together, so these line up with its GPU_NUMBERS. A host whose GPUs changed between the
-        two reads is left out of this scrape."""
+        uuid="u"} ``: prometheus_client's order, by label name, closed) for the online hosts,
+        each from the same report as the host's ``gpus_key`` here: ingest writes a host's key
+        and GPU_NUMBERS together, so its labels and numbers line up. A host whose GPUs changed
+        between the two reads is left out of this scrape."""
         online = {host.id: host for host in hosts if host.online and host.gpus_key is not None}
-        for host_id in self._hosts.keys() - online.keys():
-            del self._hosts[host_id]
+        for host_id in self._keys.keys() - online.keys():
+            del self._keys[host_id], self._text[host_id]
         stale = {
             host_id: host
             for host_id, host in online.items()
-            if self._hosts.get(host_id, ("",))[0] != host.gpus_key
+            if self._keys.get(host_id) != host.gpus_key
         }
-        if stale:
-            ids = list(stale) if len(stale) <= READ_ALL_OVER else None
-            found: dict[int, tuple[str | None, list[str]]] = {}
-            for host_id, key, index, uuid, model in await fleet.gpu_identities(ids):
-                if (host := stale.get(host_id)) is not None:
-                    found.setdefault(host_id, (key, []))[1].append(
-                        f'gpu="{index}",host="{_label(host.name)}",model="{_label(model or "")}",'
-                        f'uuid="{_label(uuid or "")}"}} '
-                    )
-            for host_id, host in stale.items():
-                key, texts = found.get(host_id, (host.gpus_key, []))
-                if key == host.gpus_key and host.gpus_key is not None:
-                    self._hosts[host_id] = (host.gpus_key, texts)
-                else:
-                    self._hosts.pop(host_id, None)
-        return {
-            host_id: texts
-            for host_id, (key, texts) in self._hosts.items()
-            if key == online[host_id].gpus_key
-        }
+        if not stale:
+            return self._text
+        read: dict[int, tuple[str | None, list[str]]] = {}
+        ids = list(stale) if len(stale) <= READ_ALL_OVER else None
+        for host_id, key, index, uuid, model in await fleet.gpu_identities(ids):
+            if (host := stale.get(host_id)) is not None:
+                read.setdefault(host_id, (key, []))[1].append(
+                    f'gpu="{index}",host="{_label(host.name)}",model="{_label(model or "")}",'
+                    f'uuid="{_label(uuid or "")}"}} '
+                )
+        for host_id, host in stale.items():
+            key, text = read.get(host_id, (host.gpus_key, []))  # no rows: no GPUs
+            if key == host.gpus_key and host.gpus_key is not None:
+                self._keys[host_id], self._text[host_id] = host.gpus_key, text
+            elif host_id in self._keys:
+                del self._keys[host_id], self._text[host_id]
+        return self._text
 
 
 async def read_scrape(fleet: StoreFleet, engine: AsyncEngine, labels: GpuLabels) -> FleetScrape:
