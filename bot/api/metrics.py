@@ -277,7 +277,8 @@ class FleetPage:
         # the SIGINT handler when done and builds, in a ValueError it drops, the repr of the
         # finished task with its result: a scrape's 100,000 rows, 0.4 s of CPU each time.
         self._loop = asyncio.new_event_loop()
-        self._engine = make_engine(database_url)
+        # A parallel scan would add PostgreSQL processes at normal priority, on every core.
+        self._engine = make_engine(database_url, parallel_query=False)
         self._fleet = StoreFleet(self._engine, offline_after_s)
         self._labels = GpuLabels()
 

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import SingletonThreadPool
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, parallel_query: bool = True) -> AsyncEngine:
+    """``parallel_query=False``: PostgreSQL runs each query in its one backend process, without
+    parallel workers (for a background reader that should take one core at most)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -24,7 +26,17 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **_JSON)
+    connect_args = (
+        {} if parallel_query else {"server_settings": {"max_parallel_workers_per_gather": "0"}}
+    )
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        **_JSON,
+    )
 
 
 def make_sync_engine(engine: AsyncEngine) -> Engine | None:

@@ -238,20 +238,19 @@ class StoreFleet:
         return hosts_t.c.last_seen_at >= self._clock() - self._offline_after
 
     async def gauge_hosts(self) -> list[GaugeHost]:
-        """Every host by name, whether it reported recently, its GPUs' identity digest, its
+        """Every host, by name, whether it reported recently, its GPUs' identity digest, its
         users' GPU memory and its GPUs' numbers (``store.gpu_numbers``). Like the other reads
         of a scrape, a statement of its own: a snapshot held across them would keep PostgreSQL
         from pruning the rows ingest rewrites meanwhile."""
         h = hosts_t.c
-        query = select(
-            h.id, h.name, self._online(), h.gpus_key, h.gpu_users, h.gpu_numbers
-        ).order_by(h.name)
+        query = select(h.id, h.name, self._online(), h.gpus_key, h.gpu_users, h.gpu_numbers)
         async with self._engine.connect() as conn:
             rows = await conn.execute(query)
-            return [
+            hosts = [
                 GaugeHost(id, name, bool(online), key, users, numbers)
                 for id, name, online, key, users, numbers in rows
             ]
+        return sorted(hosts, key=lambda host: host.name)  # here, not in the database's process
 
     async def gpu_identities(
         self, host_ids: Sequence[int] | None
