@@ -250,7 +250,7 @@ def _quality(value: str) -> float:
 METRICS_WORKER_DIED = "the metrics worker process ended during this scrape; scrape again"
 METRICS_FLEET_LATE = (
     "/metrics: the fleet's families were not ready in time (the host's CPUs are busy and their "
-    "worker runs only on idle CPU time); this scrape has the service's own metrics only"
+    "worker runs at a lower priority); this scrape has the service's own metrics only"
 )
 PLATFORM_NOT_RUNNING = "this chat platform is not configured on this service"
 

@@ -64,7 +64,7 @@ class ServiceMetrics:
         self.fleet_late = Counter(
             "dlbot_metrics_fleet_late",
             "Scrapes answered with the service's own metrics only: the fleet's families were "
-            "not ready in time (their worker runs only on CPU time the host leaves idle)",
+            "not ready in time (their worker runs at a lower CPU priority)",
             registry=self.registry,
         )
         self.platforms = Gauge(
@@ -307,14 +307,12 @@ def fleet_exposition(
 
 
 def _background() -> None:
-    """The worker runs only on CPU time nothing else on the host wants: on Linux at
-    SCHED_IDLE, which any other process preempts as soon as it wakes up. At nice 10 alone the
-    worker kept the CPU for the rest of its time slice when one of ingest's many wakeups came
-    (the service's, PostgreSQL's), and requests sent during a scrape had a p99 1.3 to 2 times
-    the others' (BENCHMARKS.md)."""
+    """The worker yields the CPU to the service (and to anything else on a busy host), but
+    keeps a share of a saturated one. Not SCHED_IDLE: that gave requests sent during a scrape a
+    lower p99 on PostgreSQL, but on a GPU host whose data loaders keep every core busy (``dlbot
+    up`` beside a training job) it would never run, and no scrape would carry the fleet
+    (BENCHMARKS.md)."""
     os.nice(10)
-    if hasattr(os, "sched_setscheduler"):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 FLEET_WAIT_S = 8.0
@@ -324,7 +322,7 @@ scrape_timeout."""
 
 class FleetScraper:
     """Reads and formats the fleet's families in one worker process, started at the first
-    scrape and kept, on CPU time the service leaves idle. At 10,000 hosts a scrape is up to a
+    scrape and kept, at a lower CPU priority. At 10,000 hosts a scrape is up to a
     second of CPU on two slow cores; in the service's own process it held the event loop and
     the interpreter lock long enough to raise ingest's p99 tenfold (BENCHMARKS.md)."""
 
@@ -340,8 +338,8 @@ class FleetScraper:
         """``head`` followed by the fleet's families (``fleet_exposition``). A scrape that
         arrives while a page is being built gets that page, with the first scrape's ``head``, so
         scrapes never queue up behind each other. TimeoutError when the page is not ready within
-        ``wait_s`` (a host whose CPUs are saturated gives the worker none); the page goes on
-        being built for the next scrape."""
+        ``wait_s`` (a host whose CPUs are saturated gives the niced worker little time); the
+        page goes on being built for the next scrape."""
         building = self._building.get(gzipped)
         if building is None:
             building = asyncio.ensure_future(self._build(head, gzipped))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
 from datetime import timedelta
 
 import httpx
@@ -148,8 +147,8 @@ async def test_a_scrape_whose_worker_process_dies_is_refused_and_the_next_one_wo
 async def test_a_starved_worker_gets_a_page_of_the_services_own_metrics(
     client: httpx.AsyncClient, service: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The worker runs only on idle CPU time (SCHED_IDLE on Linux). When its page is not ready
-    in time, the scrape still succeeds with the service's own metrics (ingest's timings say
+    """The worker runs at a lower CPU priority. When its page is not ready in time, the scrape
+    still succeeds with the service's own metrics (ingest's timings say
     most on a saturated host), counts the late page and logs why; the next scrape that finds
     the page ready gets all of it."""
     await ingest(service, report(host="gpu-01", gpus=1))
@@ -175,8 +174,7 @@ async def test_a_starved_worker_gets_a_page_of_the_services_own_metrics(
         for child in set(psutil.Process().children()) - earlier
         if any("spawn_main" in part for part in child.cmdline())
     ]
-    if hasattr(os, "sched_getscheduler"):
-        assert os.sched_getscheduler(worker.pid) == os.SCHED_IDLE
+    assert worker.nice() >= 10
 
 
 async def test_a_scraper_that_takes_gzip_gets_the_page_compressed(
