@@ -371,13 +371,11 @@ def during_scrapes(
     scrapes: list[tuple[float, float]], sent_at: list[float], latencies: list[float]
 ) -> str:
     """The p99 of the requests sent while a scrape was under way, and of the others."""
-    windows = sorted(scrapes)
-
-    def during(moment: float) -> bool:
-        return any(start <= moment <= start + took for start, took in windows)
-
-    inside = [ms for at, ms in zip(sent_at, latencies, strict=True) if during(at)]
-    outside = [ms for at, ms in zip(sent_at, latencies, strict=True) if not during(at)]
+    inside: list[float] = []
+    outside: list[float] = []
+    for at, ms in zip(sent_at, latencies, strict=True):
+        during = any(start <= at <= start + took for start, took in scrapes)
+        (inside if during else outside).append(ms)
     if not inside or not outside:
         return "no request sent during a scrape"
     return (

@@ -153,8 +153,8 @@ class GpuLabels:
                 )
         for host_id, host in stale.items():
             key, text = read.get(host_id, (host.gpus_key, []))  # no rows: no GPUs
-            if key == host.gpus_key and host.gpus_key is not None:
-                self._keys[host_id], self._text[host_id] = host.gpus_key, text
+            if key is not None and key == host.gpus_key:
+                self._keys[host_id], self._text[host_id] = key, text
             elif host_id in self._keys:
                 del self._keys[host_id], self._text[host_id]
         return self._text
