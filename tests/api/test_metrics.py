@@ -11,7 +11,7 @@ import psutil
 import pytest
 from sqlalchemy import update
 
-from dlbot.bot.api.metrics import FleetScraper, GpuLabels, read_scrape
+from dlbot.bot.api.metrics import FleetScraper, GpuLabels, UserLines, read_scrape
 from dlbot.bot.service import Service
 from dlbot.bot.store.fleet import StoreFleet
 from dlbot.bot.store.models import Host
@@ -106,9 +106,9 @@ async def test_a_host_whose_gpus_change_between_a_scrapes_reads_waits_for_the_ne
     swapped["gpus"][1]["uuid"] = "GPU-new-1"
     await ingest(service, swapped)
     labels = GpuLabels()
-    scrape = await read_scrape(fleet, service.engine, labels)
-    assert [text.split(",")[1] for text in scrape.gpu_labels] == ['host="gpu-01"'] * 2 + [
-        'host="gpu-02"'
+    scrape = await read_scrape(fleet, service.engine, labels, UserLines())
+    assert [text.split(b",")[1] for text in scrape.gpu_labels] == [b'host="gpu-01"'] * 2 + [
+        b'host="gpu-02"'
     ]
     known = await labels.read(fleet, hosts)  # hosts as read before the swap
     assert set(known) == {host.id for host in hosts if host.name == "gpu-02"}
@@ -116,7 +116,7 @@ async def test_a_host_whose_gpus_change_between_a_scrapes_reads_waits_for_the_ne
         text
         for texts in (await labels.read(fleet, await fleet.gauge_hosts())).values()
         for text in texts
-        if "GPU-new-1" in text
+        if b"GPU-new-1" in text
     ]
 
 

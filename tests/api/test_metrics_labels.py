@@ -78,6 +78,24 @@ async def test_per_user_gpu_memory_is_summed_per_host_from_online_hosts(
         ("gpu-01", "bob"): 2 * 520 * MIB,
         ("gpu-02", "alice"): 520 * MIB,
     }
+    # The worker keeps each host's samples between scrapes: a change of users, a host gone
+    # offline and one back online all show in the next scrape.
+    await ingest(
+        service,
+        report(host="gpu-01", seq=2, gpus=2, users=("carol",)),
+        report(host="gpu-04", seq=2, gpus=1, users=("carol",)),
+    )
+    async with service.engine.begin() as conn:
+        await conn.execute(
+            update(Host)
+            .where(Host.name == "gpu-02")
+            .values(last_seen_at=utc_now() - timedelta(hours=1))
+        )
+    scraped = samples((await client.get("/metrics")).text)
+    assert {
+        (labels["host"], labels["user"]): value
+        for labels, value in scraped["dlbot_user_gpu_memory_bytes"]
+    } == {("gpu-01", "carol"): 2 * 520 * MIB, ("gpu-04", "carol"): 520 * MIB}
 
 
 async def test_runs_by_state_outbox_backlog_and_leader(
