@@ -21,11 +21,18 @@ Phases, per database:
            on-off, ...), so that a database's drift between phases (PostgreSQL's autovacuum)
            falls on both sides, then the median p99 of each and the rise. On PostgreSQL each
            open loop starts after a CHECKPOINT (bench/_common.py, pg_checkpoint, says why)
+  interleaved  (--scrape-every S --interleave B) instead of those pairs, ONE open loop of
+           --rounds x 2 blocks of B seconds after a first block not counted: scrapes every S
+           seconds in every other block, none in the others. Both sets of blocks sample the
+           same stretch of the database's life, B seconds apart, so its drift (checkpoints,
+           autovacuum, a stall of the machine) falls on both alike; then the median of the
+           blocks' p99s, and the p99 of all their requests together, scraping and not
 
     .venv/bin/python bench/ingest.py [--db sqlite,postgres] [--concurrency 64] [--rate 700]
     .venv/bin/python bench/ingest.py --db postgres --replicas 2   # replicas on one database
     .venv/bin/python bench/ingest.py --db sqlite --scrape-every 15   # open loop again, scraping
     .venv/bin/python bench/ingest.py --db postgres --scrape-every 15 --rounds 3
+    .venv/bin/python bench/ingest.py --db postgres --scrape-every 15 --interleave 30 --rounds 12
 """
 
 from __future__ import annotations
@@ -129,6 +136,7 @@ class PhaseResult:
     generator_cpu_s: float
     max_in_flight: int
     reports_per_request: int = 1
+    detail: str = ""  # printed on lines of its own after the phase's
 
     def line(self, server_cpu_s: float) -> str:
         lat = self.latencies_ms
@@ -144,15 +152,17 @@ class PhaseResult:
             f"generator "
             f"{self.generator_cpu_s / self.wall_s * 100:4.0f}% of one core"
             + (f"  errors {self.errors}" if self.errors else "")
+            + (f"\n    {self.detail}" if self.detail else "")
         )
 
 
-def scrape_loop(url: str, every: float, stop: Any, out: Any) -> None:
+def scrape_loop(url: str, every: float, stop: Any, out: Any, at: list[float] | None) -> None:
     """GET ``url`` every ``every`` seconds until ``stop`` is set, as a Prometheus server would:
-    asking for gzip and keeping the body compressed. One scrape first, not counted (the service
-    starts its /metrics worker process at the first scrape of its life), then "ready"; at the
-    end, each scrape's start (time.perf_counter, the same clock in every process here) and
-    duration in s, and the last body's size."""
+    asking for gzip and keeping the body compressed; or, given ``at``, at those times
+    (time.perf_counter, the same clock in every process here) sent after "ready". One scrape
+    first, not counted (the service starts its /metrics worker process at the first scrape of
+    its life), then "ready"; at the end, each scrape's start and duration in s, and the last
+    body's size."""
     request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
 
     def scrape() -> int:
@@ -162,7 +172,8 @@ def scrape_loop(url: str, every: float, stop: Any, out: Any) -> None:
     size = scrape()
     out.send("ready")
     took: list[tuple[float, float]] = []
-    while not stop.wait(every):
+    times = iter(out.recv() if at is not None else ())
+    while not stop.wait(every if at is None else max(0.0, next(times, 1e9) - time.perf_counter())):
         t = time.perf_counter()
         size = scrape()
         took.append((t, time.perf_counter() - t))
@@ -173,15 +184,20 @@ class Scraper:
     """scrape_loop in a process of its own: in the load generator's process, reading a 45 MB
     page (aiohttp decompresses it) would delay the very requests whose latency is measured."""
 
-    def __init__(self, url: str, every: float) -> None:
+    def __init__(self, url: str, every: float, scheduled: bool = False) -> None:
+        """``scheduled``: scrape at the times given to ``ready``, not every ``every`` s."""
         ctx = multiprocessing.get_context("spawn")
         self._stop = ctx.Event()
-        self._results, child = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=scrape_loop, args=(url, every, self._stop, child))
+        self._results, child = ctx.Pipe()
+        at = [] if scheduled else None
+        self._process = ctx.Process(target=scrape_loop, args=(url, every, self._stop, child, at))
         self._process.start()
 
     def ready(self) -> None:
         assert self._results.recv() == "ready"
+
+    def scrape_at(self, times: list[float]) -> None:
+        self._results.send(times)
 
     def stop(self) -> tuple[list[tuple[float, float]], int]:
         self._stop.set()
@@ -305,14 +321,23 @@ class Load:
         )
 
     async def open(
-        self, name: str, rate: float, seconds: float, drain_s: float, scrape_every: float = 0
+        self,
+        name: str,
+        rate: float,
+        seconds: float,
+        drain_s: float,
+        scrape_every: float = 0,
+        block_s: float = 0,
     ) -> PhaseResult:
         """Requests at fixed send times; those unanswered drain_s after the last send count
         as unfinished (latency above the reported maximum, included in the percentiles).
-        ``scrape_every``: also scrape /metrics that often."""
+        ``scrape_every``: also scrape /metrics that often; with ``block_s``, only in every
+        other block of that many seconds after the first (interleaved_blocks)."""
         scraper = None
+        detail = ""
         if scrape_every:
-            scraper = Scraper(f"{self.url.split(',')[0]}/metrics", scrape_every)
+            url = f"{self.url.split(',')[0]}/metrics"
+            scraper = Scraper(url, scrape_every, scheduled=block_s > 0)
             await asyncio.to_thread(scraper.ready)
         latencies: list[float] = []
         sent_at: list[float] = []
@@ -321,6 +346,8 @@ class Load:
         self.max_in_flight = 0
         cpu0 = time.process_time()
         start = time.perf_counter()
+        if scraper is not None and block_s:
+            scraper.scrape_at([start + at for at in scrape_times(seconds, block_s, scrape_every)])
         tasks = []
 
         async def one(scheduled: float, body: bytes) -> None:
@@ -346,6 +373,9 @@ class Load:
                 f" + {len(scrapes)} scrapes (median {percentile(took, 50):.0f} ms,"
                 f" {size / 2**20:.1f} MiB gzipped; {during_scrapes(scrapes, sent_at, latencies)})"
             )
+            if block_s:
+                offsets = [at - start for at in sent_at]
+                detail = interleaved_blocks(offsets, latencies, seconds, block_s)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -354,7 +384,7 @@ class Load:
             latencies_all = latencies + [float("inf")] * len(pending)
         else:
             latencies_all = latencies
-        result = PhaseResult(
+        return PhaseResult(
             name,
             total,
             len(latencies),
@@ -363,8 +393,8 @@ class Load:
             latencies_all,
             time.process_time() - cpu0,
             self.max_in_flight,
+            detail=detail,
         )
-        return result
 
 
 def during_scrapes(
@@ -381,6 +411,45 @@ def during_scrapes(
     return (
         f"p99 of the {len(inside)} requests sent during a scrape {percentile(inside, 99):.1f} ms,"
         f" of the others {percentile(outside, 99):.1f} ms"
+    )
+
+
+def scrape_times(seconds: float, block_s: float, every: float) -> list[float]:
+    """Scrape times in an interleaved open loop (s from its start): every ``every`` s in blocks
+    1, 3, 5, ... of ``block_s`` s (block 0 warms up: not counted, not scraped)."""
+    blocks = int(seconds // block_s)
+    return [
+        block * block_s + k * every
+        for block in range(1, blocks, 2)
+        for k in range(int(block_s // every))
+    ]
+
+
+def interleaved_blocks(
+    offsets: list[float], latencies: list[float], seconds: float, block_s: float
+) -> str:
+    """Each block's p99 (requests by their send time), without scraping (even blocks after
+    the first) and with (odd ones): medians of the blocks' p99s, the p99 of each set's
+    requests together, and the rises."""
+    blocks: list[list[float]] = [[] for _ in range(int(seconds // block_s))]
+    for offset, ms in zip(offsets, latencies, strict=True):
+        block = int(offset // block_s)
+        if 0 < block < len(blocks):
+            blocks[block].append(ms)
+    off = [values for values in blocks[2::2] if values]
+    on = [values for values in blocks[1::2] if values]
+    off_p99 = [percentile(values, 99) for values in off]
+    on_p99 = [percentile(values, 99) for values in on]
+    off_med, on_med = statistics.median(off_p99), statistics.median(on_p99)
+    off_all = percentile([ms for values in off for ms in values], 99)
+    on_all = percentile([ms for values in on for ms in values], 99)
+    return (
+        f"interleaved blocks of {block_s:g} s, p99 without scraping "
+        f"{', '.join(f'{v:.1f}' for v in off_p99)} ms; with "
+        f"{', '.join(f'{v:.1f}' for v in on_p99)} ms\n"
+        f"    median of the blocks' p99: {off_med:.1f} -> {on_med:.1f} ms "
+        f"({(on_med / off_med - 1) * 100:+.1f}%); p99 of all their requests: "
+        f"{off_all:.1f} -> {on_all:.1f} ms ({(on_all / off_all - 1) * 100:+.1f}%)"
     )
 
 
@@ -412,6 +481,16 @@ def generator_phase(url: str, token: str, args: dict[str, Any], phase: str) -> P
                     args["concurrency"],
                     args["closed_s"],
                     None,
+                )
+            if phase == "interleaved":
+                block_s = args["interleave"]
+                return await load.open(
+                    f"open loop {args['rate']:g}/s, interleaved",
+                    args["rate"],
+                    block_s * (1 + 2 * args["rounds"]),
+                    args["drain_s"],
+                    args["scrape_every"],
+                    block_s,
                 )
             scrape_every = args["scrape_every"] if phase == "open+scrape" else 0
             return await load.open(
@@ -467,6 +546,8 @@ def phases(args: argparse.Namespace) -> list[str]:
     scraping, the order alternating (off-on, on-off, ...)."""
     if not args.scrape_every:
         return ["prefill", "closed", "open"]
+    if args.interleave:
+        return ["prefill", "closed", "interleaved"]
     pairs = [
         ("open", "open+scrape") if r % 2 == 0 else ("open+scrape", "open")
         for r in range(args.rounds)
@@ -513,7 +594,7 @@ def run_database(
             )
             p99s: dict[str, list[float]] = {"open": [], "open+scrape": []}
             for phase in phases(args):
-                if database_url and phase.startswith("open"):
+                if database_url and phase.startswith(("open", "interleaved")):
                     pg_checkpoint()
                 cpu0 = [sum(proc.cpu_times()[:2]) for proc in procs]
                 db0 = database_cpu()
@@ -528,7 +609,7 @@ def run_database(
                 if len(procs) > 1:
                     shares = ", ".join(f"{u / result.wall_s * 100:.0f}%" for u in used)
                     print(f"    CPU per service process: {shares} of one core", flush=True)
-            if args.scrape_every:
+            if args.scrape_every and not args.interleave:
                 print(f"    {scrape_rise(p99s['open'], p99s['open+scrape'])}")
             rss = ", ".join(f"{proc.memory_info().rss / 2**20:.0f}" for proc in procs)
             print(f"    server RSS at end: {rss} MiB")
@@ -573,7 +654,15 @@ def main() -> None:
         "--rounds",
         type=int,
         default=1,
-        help="with --scrape-every: pairs of open loops without and with scraping",
+        help="with --scrape-every: pairs of open loops without and with scraping (with "
+        "--interleave: pairs of blocks)",
+    )
+    parser.add_argument(
+        "--interleave",
+        type=float,
+        default=0,
+        help="with --scrape-every: one open loop of --rounds pairs of blocks this many seconds "
+        "long, scraping in every other one",
     )
     parser.add_argument(
         "--replicas",
