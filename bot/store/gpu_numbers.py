@@ -40,17 +40,3 @@ def encode(gpus: Sequence[Mapping[str, Any]]) -> str:
         "\t".join("" if (value := gpu[source]) is None else str(value * factor) for gpu in gpus)
         for source, factor in _SOURCES
     )
-
-
-def columns(texts: Sequence[str]) -> list[list[bytes]]:
-    """Several hosts' ``encode`` texts (none empty) as one column per GPU_NUMBERS field, the
-    hosts' GPUs in turn, each value as the end of its /metrics sample line: ``b"97\\n"``, and
-    ``b"\\n"`` where a GPU has none."""
-    if not texts:
-        return [[] for _ in GPU_NUMBERS]
-    lines = zip(*(text.split("\n") for text in texts), strict=True)
-    # "97<TAB>98" -> "97\n<TAB>98\n<TAB>": split at the tabs, each value keeps its newline
-    return [
-        ("\t".join(field) + "\t").replace("\t", "\n\t").encode().split(b"\t")[:-1]
-        for field in lines
-    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 from datetime import timedelta
 
 import httpx
@@ -11,9 +12,17 @@ import psutil
 import pytest
 from sqlalchemy import update
 
-from dlbot.bot.api.metrics import FleetScraper, GpuLabels, UserLines, read_scrape
+from dlbot.bot.api.metrics import (
+    FleetScraper,
+    GpuTemplates,
+    UserLines,
+    gpu_families,
+    read_scrape,
+    sample_templates,
+)
 from dlbot.bot.service import Service
-from dlbot.bot.store.fleet import StoreFleet
+from dlbot.bot.store.fleet import GaugeHost, StoreFleet
+from dlbot.bot.store.gpu_numbers import GPU_NUMBERS
 from dlbot.bot.store.models import Host
 from dlbot.wire import utc_now
 from tests.support import ingest, report
@@ -105,16 +114,17 @@ async def test_a_host_whose_gpus_change_between_a_scrapes_reads_waits_for_the_ne
     swapped = report(host="gpu-01", seq=2, gpus=2)
     swapped["gpus"][1]["uuid"] = "GPU-new-1"
     await ingest(service, swapped)
-    labels = GpuLabels()
-    scrape = await read_scrape(fleet, service.engine, labels, UserLines())
-    assert [text.split(b",")[1] for text in scrape.gpu_labels] == [b'host="gpu-01"'] * 2 + [
-        b'host="gpu-02"'
+    templates = GpuTemplates()
+    scrape = await read_scrape(fleet, service.engine, templates, UserLines())
+    assert [(host.name, kept[0].count(b"\n")) for host, kept in scrape.gpus] == [
+        ("gpu-01", 2),
+        ("gpu-02", 1),
     ]
-    known = await labels.read(fleet, hosts)  # hosts as read before the swap
+    known = await templates.read(fleet, hosts)  # hosts as read before the swap
     assert set(known) == {host.id for host in hosts if host.name == "gpu-02"}
     assert [
         text
-        for texts in (await labels.read(fleet, await fleet.gauge_hosts())).values()
+        for texts in (await templates.read(fleet, await fleet.gauge_hosts())).values()
         for text in texts
         if b"GPU-new-1" in text
     ]
@@ -215,3 +225,19 @@ async def test_a_scrape_that_arrives_while_a_page_is_built_shares_that_page(
     assert first.startswith(b"# first\n")
     again = await service.scraper.scrape(b"# third\n", False)  # built anew once that one is done
     assert again.startswith(b"# third\n")
+
+
+def test_a_host_whose_numbers_do_not_fit_its_gpus_is_left_out_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fits = GaugeHost(1, "gpu-01", True, "k1", "", "\n".join(["97"] * len(GPU_NUMBERS)))
+    extra = GaugeHost(2, "gpu-02", True, "k2", "", "\n".join(["97\t98"] * len(GPU_NUMBERS)))
+    short = GaugeHost(3, "gpu-03", True, "k3", "", "97")
+    one_gpu = sample_templates([b'gpu="0",host="h",model="m",uuid="u"} '])
+    with caplog.at_level(logging.WARNING, "dlbot.metrics"):
+        families = gpu_families([(fits, one_gpu), (extra, one_gpu), (short, one_gpu)])
+    assert families[0] == b'dlbot_gpu_utilization_percent{gpu="0",host="h",model="m",uuid="u"} 97\n'
+    assert [r.getMessage() for r in caplog.records] == [
+        "/metrics: gpu-02's GPU numbers do not fit its GPUs; left out",
+        "/metrics: gpu-03's GPU numbers do not fit its GPUs; left out",
+    ]

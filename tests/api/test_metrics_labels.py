@@ -218,9 +218,10 @@ async def test_gpus_without_uuid_or_name_get_empty_labels(
 async def test_label_values_and_numbers_survive_the_text_format(
     client: httpx.AsyncClient, service: Service
 ) -> None:
-    """Quotes, backslashes and newlines in a GPU's name or a user name, large and fractional
-    numbers: what prometheus_client's parser reads back is what the store held."""
-    hostile = 'H100 "SXM" \\ 80GB\nnext'
+    """Quotes, backslashes, newlines and percent signs in a GPU's name or a user name, large
+    and fractional numbers: what prometheus_client's parser reads back is what the store
+    held."""
+    hostile = 'H100 "SXM" \\ 80GB %s 100%\nnext'
     odd = report(host="gpu-01", gpus=1, users=('ali"ce\\',), memory_used_mib=81559)
     odd["gpus"][0].update(index=3, uuid='GPU-"x"\\', name="H100", power_w=624.125)
     odd["gpus"][0]["processes"][0]["gpu_memory_mib"] = 2**40
