@@ -66,6 +66,7 @@ from _common import (
     free_port,
     machine,
     percentile,
+    pg_autovacuum_on,
     pg_checkpoint,
     recreate_pg_database,
 )
@@ -686,7 +687,8 @@ def main() -> None:
                 run_database("SQLite (WAL, temp dir)", None, args, pool)
             elif label == "postgres":
                 recreate_pg_database("bench")
-                run_database("PostgreSQL (database bench)", BENCH_PG_URL, args, pool)
+                with pg_autovacuum_on():
+                    run_database("PostgreSQL (database bench)", BENCH_PG_URL, args, pool)
             else:
                 raise SystemExit(f"unknown --db {label}")
 

@@ -146,8 +146,8 @@ class GpuTemplates:
     10,000 hosts the same 80,000 label sets every 15 s): ``name{gpu="0",host="a",model="m",
     uuid="u"} %s`` and a newline for each of its GPUs in index order, label values escaped once
     (prometheus_client's label order: by name). A host's are made again when its GPUs change
-    (``gpus_key``), and forgotten when it goes offline or away. A scrape fills a host's
-    template with one ``%`` of its numbers: a fraction of the time of joining 400,000 lines."""
+    (``gpus_key``), and forgotten when it goes offline or away. A scrape fills each template
+    with one ``%`` of the host's numbers instead of joining 400,000 lines piece by piece."""
 
     def __init__(self) -> None:
         self._keys: dict[int, str] = {}  # host id -> the gpus_key its templates are from
