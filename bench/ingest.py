@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import gc
 import json
@@ -377,6 +378,7 @@ class Load:
             if block_s:
                 offsets = [at - start for at in sent_at]
                 detail = interleaved_blocks(offsets, latencies, seconds, block_s)
+                detail += "\n    " + since_scrapes(scrapes, sent_at, latencies, scrape_every)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -452,6 +454,29 @@ def interleaved_blocks(
         f"({(on_med / off_med - 1) * 100:+.1f}%); p99 of all their requests: "
         f"{off_all:.1f} -> {on_all:.1f} ms ({(on_all / off_all - 1) * 100:+.1f}%)"
     )
+
+
+def since_scrapes(
+    scrapes: list[tuple[float, float]], sent_at: list[float], latencies: list[float], every: float
+) -> str:
+    """The p99 of requests by when they were sent: during a scrape, in the seconds after one
+    ended, and with no scrape in the last ``every`` seconds: how long a scrape's effect lasts."""
+    names = ["during a scrape", "0-1 s after", "1-3 s after", f"3-{every:g} s after"]
+    groups: list[list[float]] = [[] for _ in range(len(names) + 1)]
+    ordered = sorted(scrapes)
+    starts = [start for start, _ in ordered]
+    for at, ms in zip(sent_at, latencies, strict=True):
+        last = bisect.bisect_right(starts, at) - 1
+        if last < 0 or at - starts[last] >= every:
+            groups[-1].append(ms)  # no scrape in the last `every` s
+        else:  # seconds since it ended: <= 0 during, then (0, 1], (1, 3], (3, every)
+            groups[bisect.bisect_left([0.0, 1.0, 3.0], at - sum(ordered[last]))].append(ms)
+    parts = [
+        f"{name} {percentile(values, 99):.1f} ms ({len(values)})"
+        for name, values in zip([*names, f"with none in the last {every:g} s"], groups, strict=True)
+        if values
+    ]
+    return "p99 of requests sent " + ", ".join(parts)
 
 
 _load: Load | None = None
