@@ -187,7 +187,7 @@ class Scraper:
     page (aiohttp decompresses it) would delay the very requests whose latency is measured."""
 
     def __init__(self, url: str, every: float, scheduled: bool = False) -> None:
-        """``scheduled``: scrape at the times given to ``ready``, not every ``every`` s."""
+        """``scheduled``: scrape at the times given to ``scrape_at``, not every ``every`` s."""
         ctx = multiprocessing.get_context("spawn")
         self._stop = ctx.Event()
         self._results, child = ctx.Pipe()
@@ -431,9 +431,10 @@ def scrape_times(seconds: float, block_s: float, every: float) -> list[float]:
 def interleaved_blocks(
     offsets: list[float], latencies: list[float], seconds: float, block_s: float
 ) -> str:
-    """Each block's p99 (requests by their send time), without scraping (even blocks after
-    the first) and with (odd ones): medians of the blocks' p99s, the p99 of each set's
-    requests together, and the rises."""
+    """Each block's p99 (answered requests, by their send time; a phase with unanswered ones
+    says so in its errors), without scraping (even blocks after the first) and with (odd
+    ones): medians of the blocks' p99s, the p99 of each set's requests together, and the
+    rises."""
     blocks: list[list[float]] = [[] for _ in range(int(seconds // block_s))]
     for offset, ms in zip(offsets, latencies, strict=True):
         block = int(offset // block_s)

@@ -54,6 +54,21 @@ async def test_gpu_gauges_carry_host_gpu_uuid_and_model(
 async def test_per_user_gpu_memory_is_summed_per_host_from_online_hosts(
     client: httpx.AsyncClient, service: Service
 ) -> None:
+    async def take_offline(host: str) -> None:
+        async with service.engine.begin() as conn:
+            await conn.execute(
+                update(Host)
+                .where(Host.name == host)
+                .values(last_seen_at=utc_now() - timedelta(hours=1))
+            )
+
+    async def held() -> dict[tuple[str, str], float]:
+        scraped = samples((await client.get("/metrics")).text)
+        return {
+            (labels["host"], labels["user"]): value
+            for labels, value in scraped["dlbot_user_gpu_memory_bytes"]
+        }
+
     await ingest(
         service,
         report(host="gpu-01", gpus=2, users=("alice", "bob")),
@@ -61,19 +76,9 @@ async def test_per_user_gpu_memory_is_summed_per_host_from_online_hosts(
         report(host="gpu-03", gpus=1, users=()),
         report(host="gpu-04", gpus=1, users=("carol",)),
     )
-    async with service.engine.begin() as conn:
-        await conn.execute(
-            update(Host)
-            .where(Host.name == "gpu-04")
-            .values(last_seen_at=utc_now() - timedelta(hours=1))
-        )
-    scraped = samples((await client.get("/metrics")).text)
-    held = {
-        (labels["host"], labels["user"]): value
-        for labels, value in scraped["dlbot_user_gpu_memory_bytes"]
-    }
+    await take_offline("gpu-04")
     # report() gives every process 520 MiB: alice and bob each run one on both GPUs of gpu-01.
-    assert held == {
+    assert await held() == {
         ("gpu-01", "alice"): 2 * 520 * MIB,
         ("gpu-01", "bob"): 2 * 520 * MIB,
         ("gpu-02", "alice"): 520 * MIB,
@@ -85,17 +90,8 @@ async def test_per_user_gpu_memory_is_summed_per_host_from_online_hosts(
         report(host="gpu-01", seq=2, gpus=2, users=("carol",)),
         report(host="gpu-04", seq=2, gpus=1, users=("carol",)),
     )
-    async with service.engine.begin() as conn:
-        await conn.execute(
-            update(Host)
-            .where(Host.name == "gpu-02")
-            .values(last_seen_at=utc_now() - timedelta(hours=1))
-        )
-    scraped = samples((await client.get("/metrics")).text)
-    assert {
-        (labels["host"], labels["user"]): value
-        for labels, value in scraped["dlbot_user_gpu_memory_bytes"]
-    } == {("gpu-01", "carol"): 2 * 520 * MIB, ("gpu-04", "carol"): 520 * MIB}
+    await take_offline("gpu-02")
+    assert await held() == {("gpu-01", "carol"): 2 * 520 * MIB, ("gpu-04", "carol"): 520 * MIB}
 
 
 async def test_runs_by_state_outbox_backlog_and_leader(
