@@ -158,9 +158,9 @@ class PhaseResult:
         )
 
 
-def scrape_loop(url: str, every: float, stop: Any, out: Any, at: list[float] | None) -> None:
+def scrape_loop(url: str, every: float, stop: Any, out: Any, scheduled: bool) -> None:
     """GET ``url`` every ``every`` seconds until ``stop`` is set, as a Prometheus server would:
-    asking for gzip and keeping the body compressed; or, given ``at``, at those times
+    asking for gzip and keeping the body compressed; or, ``scheduled``, at the times
     (time.perf_counter, the same clock in every process here) sent after "ready". One scrape
     first, not counted (the service starts its /metrics worker process at the first scrape of
     its life), then "ready"; at the end, each scrape's start and duration in s, and the last
@@ -174,8 +174,12 @@ def scrape_loop(url: str, every: float, stop: Any, out: Any, at: list[float] | N
     size = scrape()
     out.send("ready")
     took: list[tuple[float, float]] = []
-    times = iter(out.recv() if at is not None else ())
-    while not stop.wait(every if at is None else max(0.0, next(times, 1e9) - time.perf_counter())):
+    times = iter(out.recv() if scheduled else ())
+
+    def until_next() -> float:
+        return max(0.0, next(times, 1e9) - time.perf_counter()) if scheduled else every
+
+    while not stop.wait(until_next()):
         t = time.perf_counter()
         size = scrape()
         took.append((t, time.perf_counter() - t))
@@ -191,8 +195,9 @@ class Scraper:
         ctx = multiprocessing.get_context("spawn")
         self._stop = ctx.Event()
         self._results, child = ctx.Pipe()
-        at = [] if scheduled else None
-        self._process = ctx.Process(target=scrape_loop, args=(url, every, self._stop, child, at))
+        self._process = ctx.Process(
+            target=scrape_loop, args=(url, every, self._stop, child, scheduled)
+        )
         self._process.start()
 
     def ready(self) -> None:
