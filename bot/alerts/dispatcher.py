@@ -252,11 +252,21 @@ class Dispatcher:
                     destination.chat_id,
                     row.claimed_by,
                 )
-            await conn.execute(
+            # Compare and set: SQLite has no FOR UPDATE and runs the SELECT outside the write
+            # transaction, so another replica may have claimed the row since it was read.
+            claimed = await conn.execute(
                 outbox_t.update()
-                .where(outbox_t.c.id == row.id)
+                .where(
+                    outbox_t.c.id == row.id,
+                    outbox_t.c.state == row.state,
+                    outbox_t.c.attempts == row.attempts,
+                    outbox_t.c.claimed_by.is_not_distinct_from(row.claimed_by),
+                )
                 .values(state="sending", claimed_by=self.replica, lease_until=now + self._lease)
             )
+            if not claimed.rowcount:
+                log.debug("alert %s: another replica claimed it first", row.id)
+                return None
             return row
 
     async def _deliver(self, destination: Destination, row: Any) -> bool:
