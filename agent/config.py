@@ -31,6 +31,11 @@ def _dotenv(directory: Path) -> dict[str, str]:
     return {name: value for name, value in dotenv_values(path).items() if value is not None}
 
 
+def dotenv_names() -> list[str]:
+    """The names set in ``./.env``."""
+    return list(_dotenv(Path.cwd()))
+
+
 def setting(name: str) -> str | None:
     """``name`` from the environment, else from ``./.env``; empty means unset."""
     value = os.environ.get(name)

@@ -97,6 +97,14 @@ def _port(value: str) -> int:
     return int(value)
 
 
+def _warn_of_unknown_settings() -> None:
+    from dlbot.agent.config import dotenv_names
+    from dlbot.agent.setting_names import unknown_settings
+
+    for line in unknown_settings(os.environ, dotenv_names()):
+        logging.getLogger("dlbot.settings").warning("%s", line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # `dlbot run` shares the terminal with the training command: only warnings and errors.
@@ -108,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Their DEBUG lines are per request or per SQL statement (with its parameters); secrets
     # are masked in every record anyway (bot/redaction.py).
+    _warn_of_unknown_settings()
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler", "sqlalchemy", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "run":

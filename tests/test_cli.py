@@ -24,9 +24,11 @@ def cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     return env
 
 
-def dlbot(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def dlbot(
+    env: dict[str, str], *args: str, check: bool = True, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*DLBOT, *args], env=env, capture_output=True, text=True, timeout=120, check=check
+        [*DLBOT, *args], env=env, capture_output=True, text=True, timeout=120, check=check, cwd=cwd
     )
 
 
@@ -154,6 +156,23 @@ def test_a_setting_that_cannot_work_is_one_line_naming_it(
     assert result.returncode == 2
     assert message in result.stderr and "hunter2" not in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_mistyped_setting_is_named_with_the_one_meant(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("DLBOT_OFLINE_AFTER=60\nSLACK_BOT_TOKN=x\nCOMPOSE_PROJECT=a\n")
+    env = {**cli_env, "DLBOT_CHEK_INTERVAL": "3", "SLACK_TOKEN_OF_ANOTHER_TOOL": "y"}
+    result = dlbot(env, "token", "list", cwd=tmp_path)
+    warned = [line.split(": ", 1)[1] for line in result.stderr.splitlines() if "WARNING" in line]
+    assert warned == [
+        "DLBOT_CHEK_INTERVAL in the environment is not a dlbot setting "
+        "(did you mean DLBOT_CHECK_INTERVAL?); it is ignored",
+        "DLBOT_OFLINE_AFTER in .env is not a dlbot setting "
+        "(did you mean DLBOT_OFFLINE_AFTER?); it is ignored",
+        "SLACK_BOT_TOKN in .env is not a dlbot setting (did you mean SLACK_BOT_TOKEN?); "
+        "it is ignored",
+    ]
 
 
 def test_the_postgres_url_people_paste_gets_the_async_driver(cli_env: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dlbot.agent.setting_names import KNOWN, READ_DIRECTLY, SERVICE_SETTINGS
 from dlbot.bot.settings import Settings
 from dlbot.handlers.commands import REGISTRY
 from tests.support import TestBot
@@ -34,6 +35,21 @@ def test_every_setting_is_in_env_example_with_a_comment() -> None:
     assert names - set(documented) == set()
     assert [n for n in names if not documented[n].strip()] == []
     assert set(documented) - names == set(), "documented settings the code does not read"
+
+
+def test_the_list_of_known_setting_names_is_complete() -> None:
+    """A name missing from agent/setting_names.py would be called a typo at every start."""
+    assert {field.alias for field in Settings.model_fields.values()} == SERVICE_SETTINGS
+    sources = [ROOT / "tests/conftest.py"]
+    for package in ("agent", "bot", "handlers", "dlbot"):
+        sources += (ROOT / package).glob("**/*.py")
+    read = {
+        name
+        for path in sources
+        for name in re.findall(r"[\"'](DLBOT_[A-Z0-9_]+)[\"']", path.read_text())
+    }
+    assert read - KNOWN == set()
+    assert READ_DIRECTLY <= read
 
 
 async def test_help_lists_every_command(testbot: TestBot) -> None:
