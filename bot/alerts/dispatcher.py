@@ -7,8 +7,9 @@ ever waits for another, and a chat sees its alerts in the order they happened.
 
 Replicas share the outbox through the database. A lane claims the head of its destination's
 line (the oldest row not yet sent or failed) with ``SELECT ... FOR UPDATE SKIP LOCKED`` and
-marks it ``sending`` with its replica id and a lease; a head that another replica is sending
-stops every other lane for that destination, which keeps the chat's order. Only the claimant
+marks it ``sending`` with its replica id and a lease, only if it is still as read (SQLite has no
+row locks); a head that another replica is sending stops every other lane for that
+destination, which keeps the chat's order. Only the claimant
 marks the row sent. A replica that dies mid-send leaves the row ``sending`` until its lease
 runs out; then any replica sends it again. That is the one window where a chat can see an
 alert twice: a send in flight when its replica died (the chat APIs take no idempotency key
