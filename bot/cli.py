@@ -114,9 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("DLBOT_LOG_LEVEL", default_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    _warn_of_unknown_settings()
     # Their DEBUG lines are per request or per SQL statement (with its parameters); secrets
     # are masked in every record anyway (bot/redaction.py).
-    _warn_of_unknown_settings()
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler", "sqlalchemy", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "run":
