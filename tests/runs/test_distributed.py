@@ -192,10 +192,14 @@ async def test_nan_and_infinity_are_stored_and_shown(
 
 
 RANK_SCRIPT = """
-import sys, time
-rank, outcome = int(sys.argv[1]), sys.argv[3]
+import os, sys, time
+rank, outcome, diverged = int(sys.argv[1]), sys.argv[3], sys.argv[4]
 if rank == 2 and outcome == "crash":
+    open(diverged, "w").close()
     raise ValueError("rank 2 diverged")
+if outcome == "crash":  # the others fail after it, however late a loaded machine started it
+    while not os.path.exists(diverged):
+        time.sleep(0.05)
 time.sleep(float(sys.argv[2]))
 if outcome == "crash":
     print("{nccl}", file=sys.stderr)
@@ -206,6 +210,7 @@ if outcome == "crash":
 def launch(stack: Stack, outcome: str, port: str) -> list[subprocess.Popen[bytes]]:
     """Four ranks, as torchrun's static rendezvous starts them (the same master address)."""
     ranks = []
+    stack.agent_dir.mkdir(parents=True, exist_ok=True)
     for rank in range(4):
         env = stack.env(
             MASTER_ADDR="127.0.0.1",
@@ -216,7 +221,8 @@ def launch(stack: Stack, outcome: str, port: str) -> list[subprocess.Popen[bytes
             TORCHELASTIC_RUN_ID="none",
         )
         wait = "0" if outcome == "finish" else "1.5"
-        command = [sys.executable, "-c", RANK_SCRIPT, str(rank), wait, outcome]
+        diverged = str(stack.agent_dir / f"diverged-{port}-{outcome}")
+        command = [sys.executable, "-c", RANK_SCRIPT, str(rank), wait, outcome, diverged]
         ranks.append(
             subprocess.Popen(
                 [sys.executable, "-m", "dlbot", "run", "--name", "ddp", "--", *command],
