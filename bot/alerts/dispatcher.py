@@ -242,17 +242,8 @@ class Dispatcher:
             ).first()
             if row is None or row.next_attempt_at > now:
                 return None
-            if row.state == "sending":
-                if row.lease_until is not None and row.lease_until >= now:
-                    return None
-                log.warning(
-                    "alert %s to %s:%s: replica %s did not finish sending it before its lease "
-                    "ran out; sending it again (the chat may show it twice)",
-                    row.id,
-                    destination.platform,
-                    destination.chat_id,
-                    row.claimed_by,
-                )
+            if row.state == "sending" and row.lease_until is not None and row.lease_until >= now:
+                return None
             # Compare and set: SQLite has no FOR UPDATE and runs the SELECT outside the write
             # transaction, so another replica may have claimed the row since it was read.
             claimed = await conn.execute(
@@ -268,6 +259,15 @@ class Dispatcher:
             if not claimed.rowcount:
                 log.debug("alert %s: another replica claimed it first", row.id)
                 return None
+            if row.state == "sending":
+                log.warning(
+                    "alert %s to %s:%s: replica %s did not finish sending it before its lease "
+                    "ran out; sending it again (the chat may show it twice)",
+                    row.id,
+                    destination.platform,
+                    destination.chat_id,
+                    row.claimed_by,
+                )
             return row
 
     async def _deliver(self, destination: Destination, row: Any) -> bool:
