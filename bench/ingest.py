@@ -446,10 +446,11 @@ def interleaved_blocks(
         block = int(offset // block_s)
         if 0 < block < len(blocks):
             blocks[block].append(ms)
+    p99s = [percentile(values, 99) if values else 0.0 for values in blocks]  # 0.0: empty
     off = [values for values in blocks[2::2] if values]
     on = [values for values in blocks[1::2] if values]
-    off_p99 = [percentile(values, 99) for values in off]
-    on_p99 = [percentile(values, 99) for values in on]
+    off_p99 = [p99 for p99 in p99s[2::2] if p99]
+    on_p99 = [p99 for p99 in p99s[1::2] if p99]
     off_med, on_med = statistics.median(off_p99), statistics.median(on_p99)
     off_all = percentile([ms for values in off for ms in values], 99)
     on_all = percentile([ms for values in on for ms in values], 99)
@@ -460,15 +461,16 @@ def interleaved_blocks(
         f"    median of the blocks' p99: {off_med:.1f} -> {on_med:.1f} ms "
         f"({(on_med / off_med - 1) * 100:+.1f}%); p99 of all their requests: "
         f"{off_all:.1f} -> {on_all:.1f} ms ({(on_all / off_all - 1) * 100:+.1f}%)\n"
-        f"    {paired_rise([percentile(values, 99) if values else 0.0 for values in blocks])}"
+        f"    {paired_rise(p99s)}"
     )
 
 
 def paired_rise(p99s: list[float], resamples: int = 10_000) -> str:
-    """Each scraping block's p99 (blocks 1, 3, ...) against the mean of its neighbours' (the
-    blocks just before and after without scraping; block 0 is not counted): the database's
-    drift over minutes cancels in each ratio. The median ratio's rise, with a bootstrap 90%
-    interval over the blocks (seeded: the same blocks give the same interval)."""
+    """``p99s``: every block's p99, 0.0 for an empty block. Each scraping block's p99 (blocks
+    1, 3, ...) against the mean of its neighbours' (the blocks just before and after, without
+    scraping; block 0 is not counted): the database's drift over minutes cancels in each
+    ratio. The median ratio's rise, with a bootstrap 90% interval over the blocks (seeded: the
+    same blocks give the same interval)."""
     ratios = []
     for block in range(1, len(p99s), 2):
         neighbours = [p99s[b] for b in (block - 1, block + 1) if 0 < b < len(p99s) and p99s[b]]
